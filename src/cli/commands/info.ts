@@ -1,0 +1,68 @@
+/**
+ * `info`: what the dump is (runtime version, architecture, GC mode, heaps) and what is missing from it.
+ */
+import { DumpsleuthError } from '../../errors';
+import type { Command } from '../command';
+import { hexJson } from '../format';
+import type { Session } from '../session';
+
+/** The info command. */
+export const infoCommand: Command = {
+  name: 'info',
+  aliases: ['eeversion'],
+  summary: 'Runtime version, architecture, GC mode and heaps, descriptor contracts, missing data',
+  usage: 'info',
+  run(session: Session) {
+    const dump = session.dump;
+    const rt = session.runtime;
+    const d = rt.descriptor;
+    const lines: string[] = [];
+    const json: Record<string, unknown> = {
+      dump: dump.path,
+      processName: dump.processName ?? null,
+      architecture: rt.architecture,
+      runtimeVersion: rt.version ?? null,
+      coreclr: { path: rt.coreclrPath, base: hexJson(rt.coreclrBase) },
+      descriptor: {
+        address: hexJson(d.address),
+        version: d.version,
+        types: d.types.size,
+        globals: d.globals.size,
+        contracts: Object.fromEntries(d.contracts),
+      },
+      osThreads: dump.threads.length,
+      modules: dump.modules.length,
+    };
+    lines.push(`Dump:            ${dump.path}`);
+    if (dump.processName) lines.push(`Process:         ${dump.processName}`);
+    lines.push(`Architecture:    ${rt.architecture}`);
+    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath})`);
+    lines.push(`Descriptor:      ${d.types.size} types, ${d.globals.size} globals, ${d.contracts.size} contracts at 0x${d.address.toString(16)}`);
+    lines.push(`Contracts:       ${[...d.contracts].map(([k, v]) => `${k} v${v}`).join(', ')}`);
+    try {
+      const heap = session.heap;
+      const gc = {
+        mode: heap.isServer ? 'server' : 'workstation',
+        layout: heap.usesRegions ? 'regions' : 'segments',
+        heapCount: heap.heaps.length,
+        segments: heap.segments.length,
+        backgroundGC: heap.vars.backgroundGC,
+        gcDacVars: hexJson(heap.vars.address),
+        validForTraversal: heap.isValidForTraversal,
+      };
+      json.gc = gc;
+      lines.push(`GC:              ${gc.mode}, ${gc.layout}, ${gc.heapCount} heap${gc.heapCount === 1 ? '' : 's'}, ${gc.segments} regions/segments${gc.backgroundGC ? ', background GC' : ''}`);
+    } catch (e) {
+      if (!(e instanceof DumpsleuthError)) throw e;
+      json.gc = { error: e.message };
+      lines.push(`GC:              unavailable: ${e.message}`);
+    }
+    lines.push(`OS threads:      ${dump.threads.length}`);
+    lines.push(`Modules:         ${dump.modules.length}`);
+    const missing = dump.warnings;
+    json.missing = missing;
+    lines.push(missing.length ? `Missing:         ${missing.length} item(s):` : 'Missing:         nothing noted');
+    for (const m of missing) lines.push(`  ${m}`);
+    return { text: lines.join('\n'), json };
+  },
+};

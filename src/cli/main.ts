@@ -1,0 +1,132 @@
+/**
+ * The dumpsleuth command line: `dumpsleuth <dump> [command [args]]`, `dumpsleuth demo`, options, errors.
+ * This is the only layer that catches errors broadly, writes to stdout/stderr and picks exit codes.
+ */
+import { DumpsleuthError, UsageError } from '../errors';
+import { findCommand, COMMANDS } from './commands';
+import type { CommandResult } from './command';
+import { runRepl } from './repl';
+import { Session } from './session';
+
+const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
+       dumpsleuth demo [--json]
+       dumpsleuth --help | --version
+
+Without a command, opens an interactive prompt on the dump. Commands take SOS's names and options
+(a leading ! is accepted). --json prints one JSON document instead of text.`;
+
+/** Global options that may appear anywhere on the command line. */
+interface GlobalOptions {
+  json: boolean;
+  imagePath?: string;
+  rest: string[];
+}
+
+/** Runs the CLI and returns the process exit code (0 ok, 1 error, 2 usage). Never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts: GlobalOptions;
+  try {
+    opts = parseGlobal(argv);
+  } catch (e) {
+    return fail(e);
+  }
+  const [first, ...rest] = opts.rest;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(USAGE + '\n\nCommands:\n' + commandList() + '\n');
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version') {
+    process.stdout.write(`dumpsleuth ${packageVersion()}\n`);
+    return 0;
+  }
+  if (first === 'demo') {
+    const { runDemo } = await import('./demo');
+    return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error: (s) => process.stderr.write(s) });
+  }
+  let session: Session;
+  try {
+    session = Session.open(first, opts.imagePath ? { imagePath: opts.imagePath } : {});
+  } catch (e) {
+    return fail(e);
+  }
+  try {
+    if (rest.length === 0) return await runRepl(session, opts.json);
+    return runOne(session, rest, opts.json) ? 0 : 1;
+  } finally {
+    session.close();
+  }
+}
+
+/** Runs one command line on a session and prints its result; returns false when it failed (message printed). */
+export function runOne(session: Session, words: readonly string[], json: boolean): boolean {
+  const [name, ...args] = words;
+  let wantJson = json;
+  const cleanArgs = args.filter((a) => (a === '--json' ? ((wantJson = true), false) : true));
+  try {
+    if (name === undefined) return true;
+    const cmd = findCommand(name);
+    if (!cmd) throw new UsageError(`unknown command "${name}" (try "help")`);
+    const result: CommandResult = cmd.run(session, cleanArgs);
+    const warnings = session.takeWarnings();
+    if (wantJson) {
+      const doc = isPlainObject(result.json) ? { ...result.json, warnings } : { result: result.json, warnings };
+      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    } else {
+      if (result.text) process.stdout.write(result.text + '\n');
+      for (const w of warnings) process.stdout.write(`Warning: ${w}\n`);
+    }
+    return true;
+  } catch (e) {
+    session.takeWarnings();
+    fail(e);
+    return false;
+  }
+}
+
+function parseGlobal(argv: readonly string[]): GlobalOptions {
+  const out: GlobalOptions = { json: false, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') out.json = true;
+    else if (a === '--image-path') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError('--image-path needs a folder');
+      out.imagePath = v;
+    } else if (a.startsWith('--image-path=')) out.imagePath = a.slice('--image-path='.length);
+    else out.rest.push(a);
+  }
+  return out;
+}
+
+/** Prints one clear line for an error and returns the exit code. Unknown errors are internal bugs. */
+export function fail(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`dumpsleuth: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof DumpsleuthError) {
+    process.stderr.write(`dumpsleuth: ${e.message}\n`);
+    return 1;
+  }
+  const err = e as Error;
+  process.stderr.write(`dumpsleuth: internal error: ${err && err.message ? err.message : String(e)}\n`);
+  if (process.env.DUMPSLEUTH_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+  return 70;
+}
+
+function commandList(): string {
+  return COMMANDS.map((c) => `  ${[c.name, ...c.aliases].join(', ').padEnd(24)} ${c.summary}`).join('\n');
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function packageVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

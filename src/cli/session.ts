@@ -1,0 +1,69 @@
+/**
+ * One loaded dump and everything derived from it, built lazily and kept for the next command (the REPL reuses it).
+ */
+import { openDump, type Dump } from '../dump/open-dump';
+import { readLoadedImageBytes } from '../dump/loaded-image-bytes';
+import { DotNetRuntime } from '../runtime/dotnet-runtime';
+import { GcHeap } from '../runtime/gc/gc-heap';
+import { MethodTableReader } from '../runtime/method-table';
+import { ModuleReader } from '../runtime/loader';
+import { TypeNameResolver } from '../runtime/type-names';
+
+/** Options that shape how a dump is opened. */
+export interface SessionOptions {
+  readonly imagePath?: string;
+}
+
+/** The objects one dump yields, created on first use. */
+export class Session {
+  private runtimeValue?: DotNetRuntime;
+  private heapValue?: GcHeap;
+  private mtsValue?: MethodTableReader;
+  private modulesValue?: ModuleReader;
+  private namesValue?: TypeNameResolver;
+  /** Warnings of the current command; the CLI prints and clears them after each command. */
+  readonly warnings: string[] = [];
+
+  private constructor(readonly dump: Dump) {}
+
+  /** Opens the dump file. @throws DumpFormatError and friends for bad input. */
+  static open(path: string, options: SessionOptions = {}): Session {
+    return new Session(openDump(path, options.imagePath ? { imagePath: options.imagePath } : {}));
+  }
+
+  get runtime(): DotNetRuntime {
+    return (this.runtimeValue ??= DotNetRuntime.open(this.dump, (a, l) => readLoadedImageBytes(this.dump, a, l)));
+  }
+
+  get heap(): GcHeap {
+    return (this.heapValue ??= GcHeap.read(this.runtime));
+  }
+
+  get methodTables(): MethodTableReader {
+    return (this.mtsValue ??= new MethodTableReader(this.runtime));
+  }
+
+  get modules(): ModuleReader {
+    return (this.modulesValue ??= new ModuleReader(this.runtime));
+  }
+
+  get names(): TypeNameResolver {
+    return (this.namesValue ??= new TypeNameResolver(this.runtime, this.methodTables, this.modules, this.heap.freeObjectMethodTable));
+  }
+
+  /** Adds a warning once per command. */
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  /** Warnings of the dump itself (missing images) plus the command's; clears the command's. */
+  takeWarnings(): string[] {
+    const all = [...this.warnings];
+    this.warnings.length = 0;
+    return all;
+  }
+
+  close(): void {
+    this.dump.close();
+  }
+}

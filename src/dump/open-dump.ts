@@ -1,0 +1,118 @@
+import type { CoreArchitecture } from './core-architecture';
+import type { AuxvEntry, CoreThread, FileMapping } from './core-notes';
+import { AddressSpace, type MemoryRegion } from './address-space';
+import { DEFAULT_DUMP_LIMITS, type DumpLimits } from './dump-limits';
+import { buildModules, type DumpModule } from './dump-module';
+import { ElfCore, type CoreSegment } from './elf-core';
+import { planImageOverlays, type ImageOverlayRecord } from './image-overlays';
+import type { FileWindowCache } from './file-window-cache';
+import { tryReadSpecialDiagInfo, type SpecialDiagInfo } from './special-diag-info';
+
+/** Options of `openDump`. */
+export interface OpenDumpOptions {
+  /** A folder searched first for image files (by base name) to fill pages missing from the dump. */
+  imagePath?: string;
+  /** Overlay writable/RELRO ranges of ELF images from disk too (pre-relocation values; off by default). */
+  overlayModifiedImageRanges?: boolean;
+  /** Do not overlay image files at all: only the dump's own bytes are readable. */
+  noImageOverlays?: boolean;
+  /** Caps on counts read from the file. */
+  limits?: DumpLimits;
+}
+
+/** A dumped process: its memory, modules, threads and the warnings gathered while opening it. */
+export interface Dump {
+  /** Path of the dump file. */
+  readonly path: string;
+  /** Container format. */
+  readonly format: 'elf-core';
+  /** CPU architecture ("x64" or "arm64"). */
+  readonly architecture: CoreArchitecture['name'];
+  /** Bytes per pointer. */
+  readonly pointerSize: number;
+  /** The process's memory: core bytes, then image-file overlays. */
+  readonly memory: AddressSpace;
+  /** Mapped files, one per path, sorted by base address. */
+  readonly modules: readonly DumpModule[];
+  /** Threads in note order. */
+  readonly threads: readonly CoreThread[];
+  /** Process id (NT_PRPSINFO), undefined when the note is absent. */
+  readonly processId: number | undefined;
+  /** Process name (NT_PRPSINFO `pr_fname`, ≤ 15 characters), or '' when absent. */
+  readonly processName: string;
+  /** Auxiliary vector. */
+  readonly auxv: readonly AuxvEntry[];
+  /** PT_LOAD segments with bytes in the file. */
+  readonly segments: readonly CoreSegment[];
+  /** NT_FILE entries. */
+  readonly fileMappings: readonly FileMapping[];
+  /** createdump's special diagnostics page, when present. */
+  readonly specialDiagInfo: SpecialDiagInfo | undefined;
+  /** True when the dump carries createdump's "DIAGINFOHEADER" page (written by the .NET runtime's createdump). */
+  readonly createdByCreatedump: boolean;
+  /** How each image's missing pages were filled from disk (or not). */
+  readonly imageOverlays: readonly ImageOverlayRecord[];
+  /** Non-fatal findings (truncation, missing or mismatched images). */
+  readonly warnings: readonly string[];
+  /** Releases the dump file and the image files. */
+  close(): void;
+}
+
+/**
+ * Opens the Linux ELF core at `path` and builds its address space with image-file overlays.
+ * Throws `DumpsleuthError` for a missing file or a directory, `DumpFormatError` for anything that is not a readable
+ * 64-bit little-endian x64/arm64 ELF core (with one line naming the problem), `LimitExceededError` for hostile counts.
+ */
+export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
+  const core = ElfCore.open(path, options.limits ?? DEFAULT_DUMP_LIMITS);
+  const files: FileWindowCache[] = [];
+  try {
+    const warnings = [...core.warnings];
+    const coreRegions: MemoryRegion[] = core.segments.map((s) => ({
+      start: s.vaddr, end: s.vaddr + s.size, source: core.file, fileOffset: s.fileOffset, origin: 'core',
+    }));
+    const pointerSize = core.architecture.pointerSize;
+    const coreOnly = new AddressSpace(coreRegions, [], pointerSize);
+    const modules = buildModules(core.fileMappings, coreOnly, warnings);
+    let memory = coreOnly;
+    let imageOverlays: ImageOverlayRecord[] = [];
+    if (options.noImageOverlays !== true) {
+      // NT_FILE's page size is only the unit of its offsets (gdb writes 1); mappings are whole pages of ≥ 4 KiB.
+      const plan = planImageOverlays(coreOnly, modules, Math.max(4096, core.pageSize), options);
+      files.push(...plan.files);
+      warnings.push(...plan.warnings);
+      imageOverlays = plan.records;
+      memory = new AddressSpace(coreRegions, plan.regions, pointerSize);
+    }
+    const specialDiagInfo = tryReadSpecialDiagInfo(coreOnly);
+    let closed = false;
+    return {
+      path,
+      format: 'elf-core',
+      architecture: core.architecture.name,
+      pointerSize,
+      memory,
+      modules,
+      threads: core.threads,
+      processId: core.processInfo?.pid,
+      processName: core.processInfo?.name ?? '',
+      auxv: core.auxv,
+      segments: core.segments,
+      fileMappings: core.fileMappings,
+      specialDiagInfo,
+      createdByCreatedump: specialDiagInfo !== undefined,
+      imageOverlays,
+      warnings,
+      close(): void {
+        if (closed) return;
+        closed = true;
+        for (const f of files) f.close();
+        core.close();
+      },
+    };
+  } catch (e) {
+    for (const f of files) f.close();
+    core.close();
+    throw e;
+  }
+}

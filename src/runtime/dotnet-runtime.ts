@@ -1,0 +1,76 @@
+/**
+ * Finds the CoreCLR runtime in a dump and exposes its contract descriptor: the root of everything in `runtime/`.
+ */
+import { MissingRuntimeDataError, DumpsleuthError } from '../errors';
+import type { MemoryReader } from '../dump/memory-reader';
+import { findExportedSymbol } from '../dump/elf-symbols';
+import { ContractDescriptor, readContractDescriptor, type ConstantBytesReader } from './contract-descriptor';
+
+/** What the runtime layer needs of a dump: its memory and its loaded modules. */
+export interface RuntimeHost {
+  readonly path: string;
+  readonly memory: MemoryReader;
+  readonly modules: readonly { readonly path: string; readonly baseAddress: number; readonly endAddress: number }[];
+}
+
+/** The dump is not of a .NET (CoreCLR) process. */
+export class NotDotNetError extends DumpsleuthError {}
+
+const CORECLR_NAME = /(^|\/)libcoreclr\.so$/;
+
+/** The CoreCLR runtime of one dump: where it is loaded, its descriptor, its version. */
+export class DotNetRuntime {
+  private constructor(
+    readonly host: RuntimeHost,
+    readonly memory: MemoryReader,
+    readonly coreclrPath: string,
+    readonly coreclrBase: number,
+    readonly descriptor: ContractDescriptor,
+    readonly version: string | undefined,
+  ) {}
+
+  /** Locates libcoreclr.so and its `DotNetRuntimeContractDescriptor`.
+   * @throws NotDotNetError when no CoreCLR is loaded; MissingRuntimeDataError when the descriptor cannot be found. */
+  static open(host: RuntimeHost, constantBytes?: ConstantBytesReader): DotNetRuntime {
+    const coreclr = host.modules.find((m) => CORECLR_NAME.test(m.path));
+    if (!coreclr) {
+      throw new NotDotNetError(`${host.path}: not a .NET process (libcoreclr.so is not loaded in this dump)`);
+    }
+    const sym = findExportedSymbol(host.memory, coreclr.baseAddress, 'DotNetRuntimeContractDescriptor');
+    if (!sym) {
+      throw new MissingRuntimeDataError(
+        `${coreclr.path} has no DotNetRuntimeContractDescriptor export: dumpsleuth reads .NET 9 and later runtimes`,
+      );
+    }
+    const descriptor = readContractDescriptor(host.memory, sym.address, constantBytes);
+    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, versionFromPath(coreclr.path));
+  }
+
+  /** Resolves an exported symbol of libcoreclr.so, or undefined. */
+  findCoreclrSymbol(name: string): number | undefined {
+    return findExportedSymbol(this.memory, this.coreclrBase, name)?.address;
+  }
+
+  /** Reads the pointer stored in the variable whose address is the indirect global `name` (e.g. `ThreadStore`). */
+  readGlobalPointer(name: string): number {
+    return this.memory.readPointer(this.descriptor.global(name));
+  }
+
+  /** The `Architecture` string global ("x64", "arm64"). */
+  get architecture(): string {
+    return this.descriptor.stringGlobal('Architecture') ?? 'unknown';
+  }
+}
+
+/** The shared-framework layout puts the version in the folder name: .../Microsoft.NETCore.App/10.0.12/libcoreclr.so. */
+function versionFromPath(path: string): string | undefined {
+  const m = /\/Microsoft\.NETCore\.App\/([0-9]+\.[0-9]+\.[0-9]+[^/]*)\/libcoreclr\.so$/.exec(path);
+  return m ? m[1] : undefined;
+}
+
+/** Throws a clear error when the runtime's descriptor lacks a contract the command needs. */
+export function requireContract(runtime: DotNetRuntime, name: string): number {
+  const v = runtime.descriptor.contracts.get(name);
+  if (v === undefined) throw new MissingRuntimeDataError(`the runtime (${runtime.version ?? 'unknown version'}) does not describe the ${name} contract`);
+  return v;
+}

@@ -1,0 +1,153 @@
+/**
+ * The metadata heaps (`#Strings`, `#Blob`, `#GUID`, `#US`, ECMA-335 II.24.2.3–II.24.2.5) and the compressed
+ * integers (II.23.2) that prefix blobs and fill signatures.
+ */
+import { DumpFormatError } from '../../errors';
+
+const utf8 = new TextDecoder('utf-8');
+const utf16 = new TextDecoder('utf-16le');
+
+/** Reads the compressed unsigned integer at `bytes[pos]` (II.23.2) and returns `value * 8 + encodedLength`
+ * so callers get both without allocating; throws `DumpFormatError` past `end` or for an invalid lead byte. */
+export function readCompressedPacked(bytes: Uint8Array, pos: number, end: number): number {
+  if (pos >= end) throw new DumpFormatError('metadata: compressed integer runs past its blob');
+  const b0 = bytes[pos];
+  if ((b0 & 0x80) === 0) return b0 * 8 + 1;
+  if ((b0 & 0xc0) === 0x80) {
+    if (pos + 2 > end) throw new DumpFormatError('metadata: compressed integer runs past its blob');
+    return (((b0 & 0x3f) << 8) | bytes[pos + 1]) * 8 + 2;
+  }
+  if ((b0 & 0xe0) === 0xc0) {
+    if (pos + 4 > end) throw new DumpFormatError('metadata: compressed integer runs past its blob');
+    return (((b0 & 0x1f) << 24) | (bytes[pos + 1] << 16) | (bytes[pos + 2] << 8) | bytes[pos + 3]) * 8 + 4;
+  }
+  throw new DumpFormatError(`metadata: invalid compressed integer lead byte 0x${b0.toString(16)}`);
+}
+
+/** The `#Strings` heap: NUL-terminated UTF-8 strings indexed by byte offset (II.24.2.3). */
+export class StringHeap {
+  private readonly cache = new Map<number, string>();
+
+  /** A heap over `bytes[start, start+size)`. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly start: number,
+    readonly size: number,
+  ) {}
+
+  /** The string at `index`; throws `DumpFormatError` when `index` is outside the heap or the string is unterminated. */
+  get(index: number): string {
+    if (index === 0) return '';
+    const hit = this.cache.get(index);
+    if (hit !== undefined) return hit;
+    if (index >= this.size) throw new DumpFormatError(`metadata: #Strings index 0x${index.toString(16)} is past the heap (${this.size} bytes)`);
+    const b = this.bytes;
+    const from = this.start + index;
+    const end = this.start + this.size;
+    let p = from;
+    let ascii = true;
+    while (p < end && b[p] !== 0) {
+      if (b[p] >= 0x80) ascii = false;
+      p++;
+    }
+    if (p >= end) throw new DumpFormatError(`metadata: #Strings entry at 0x${index.toString(16)} has no terminating NUL`);
+    let s: string;
+    if (ascii && p - from < 64) {
+      s = '';
+      for (let i = from; i < p; i++) s += String.fromCharCode(b[i]);
+    } else {
+      s = utf8.decode(b.subarray(from, p));
+    }
+    this.cache.set(index, s);
+    return s;
+  }
+}
+
+/** The `#Blob` heap: length-prefixed byte runs indexed by byte offset (II.24.2.4). */
+export class BlobHeap {
+  /** A heap over `bytes[start, start+size)`. */
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly start: number,
+    readonly size: number,
+  ) {}
+
+  /** Absolute offset (within the metadata bytes) of the first data byte of blob `index`; throws `DumpFormatError`
+   * when the blob is outside the heap. Pair with `length`. */
+  dataOffset(index: number): number {
+    const packed = this.header(index);
+    return this.start + index + (packed & 7);
+  }
+
+  /** Length of blob `index`; throws `DumpFormatError` when the blob is outside the heap. */
+  length(index: number): number {
+    return Math.floor(this.header(index) / 8);
+  }
+
+  /** A view of blob `index` (no copy); throws `DumpFormatError` when the blob is outside the heap. */
+  get(index: number): Uint8Array {
+    const packed = this.header(index);
+    const from = this.start + index + (packed & 7);
+    return this.bytes.subarray(from, from + Math.floor(packed / 8));
+  }
+
+  private header(index: number): number {
+    if (index >= this.size) throw new DumpFormatError(`metadata: #Blob index 0x${index.toString(16)} is past the heap (${this.size} bytes)`);
+    const end = this.start + this.size;
+    const packed = readCompressedPacked(this.bytes, this.start + index, end);
+    if (this.start + index + (packed & 7) + Math.floor(packed / 8) > end) {
+      throw new DumpFormatError(`metadata: #Blob entry at 0x${index.toString(16)} runs past the heap`);
+    }
+    return packed;
+  }
+}
+
+/** The `#GUID` heap: 16-byte GUIDs with a 1-based index (II.24.2.5). */
+export class GuidHeap {
+  /** A heap over `bytes[start, start+size)`. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly start: number,
+    readonly size: number,
+  ) {}
+
+  /** GUID `index` in the registry form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` ('' for index 0); throws
+   * `DumpFormatError` when it is outside the heap. */
+  get(index: number): string {
+    if (index === 0) return '';
+    const o = (index - 1) * 16;
+    if (o + 16 > this.size) throw new DumpFormatError(`metadata: #GUID index ${index} is past the heap (${this.size} bytes)`);
+    const b = this.bytes;
+    const p = this.start + o;
+    const h = (i: number): string => b[p + i].toString(16).padStart(2, '0');
+    // The first three groups are little-endian integers (Data1 u32, Data2 u16, Data3 u16).
+    return (
+      h(3) + h(2) + h(1) + h(0) + '-' + h(5) + h(4) + '-' + h(7) + h(6) + '-' + h(8) + h(9) + '-' +
+      h(10) + h(11) + h(12) + h(13) + h(14) + h(15)
+    );
+  }
+}
+
+/** The `#US` heap: length-prefixed UTF-16 strings with a trailing flag byte (II.24.2.4). */
+export class UserStringHeap {
+  /** A heap over `bytes[start, start+size)`. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly start: number,
+    readonly size: number,
+  ) {}
+
+  /** The user string at `index`; throws `DumpFormatError` when it is outside the heap. */
+  get(index: number): string {
+    if (index === 0) return '';
+    if (index >= this.size) throw new DumpFormatError(`metadata: #US index 0x${index.toString(16)} is past the heap`);
+    const end = this.start + this.size;
+    const packed = readCompressedPacked(this.bytes, this.start + index, end);
+    const from = this.start + index + (packed & 7);
+    const len = Math.floor(packed / 8);
+    if (from + len > end) throw new DumpFormatError(`metadata: #US entry at 0x${index.toString(16)} runs past the heap`);
+    // The last byte is a flag (II.24.2.4), not a character.
+    const chars = len & ~1;
+    return utf16.decode(this.bytes.subarray(from, from + chars));
+  }
+}

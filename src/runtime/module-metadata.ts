@@ -1,0 +1,48 @@
+/**
+ * A runtime Module's ECMA-335 metadata, read from its PE image in the dump's memory (mapped or flat layout).
+ * Pages missing from a heap dump come from the image file on disk through the address space's overlays.
+ */
+import { DumpFormatError, UnmappedAddressError } from '../errors';
+import type { MemoryReader } from '../dump/memory-reader';
+import type { ClrModule } from './loader';
+import { EcmaMetadata, PeImage, TableId, Col } from './metadata';
+
+/** What the type-name and object layers need from one module's metadata. */
+export interface ModuleMetadata {
+  readonly metadata: EcmaMetadata;
+  /** The assembly's simple name (as DAC-style names print it). */
+  readonly assemblyName: string;
+  /** TypeDef name segments, outermost first, the first with its namespace; arity suffixes kept. */
+  typeDefSegments(token: number): string[];
+  /** The name of GenericParam `token` (0x2Axxxxxx). */
+  genericParamName(token: number): string;
+}
+
+/** Opens the metadata of `module`. @throws DumpFormatError / UnmappedAddressError when the image is not readable. */
+export function openModuleMetadata(memory: MemoryReader, module: ClrModule): ModuleMetadata {
+  if (module.imageBase === 0) throw new DumpFormatError('the module has no loaded PE image (dynamic module)');
+  const base = module.imageBase;
+  const image = new PeImage(
+    {
+      read(offset: number, length: number): Uint8Array {
+        // The metadata reader keeps what it gets: copy out of the shared window cache.
+        return Uint8Array.from(memory.read(base + offset, length));
+      },
+    },
+    { isMapped: module.isMappedLayout },
+  );
+  let metadata: EcmaMetadata;
+  try {
+    metadata = EcmaMetadata.fromPeImage(image);
+  } catch (e) {
+    if (e instanceof UnmappedAddressError) throw new UnmappedAddressError(e.address, e.length, 'metadata of ' + (module.path || 'a module'));
+    throw e;
+  }
+  const assemblyName = metadata.getAssemblySimpleName();
+  return {
+    metadata,
+    assemblyName,
+    typeDefSegments: (token) => metadata.getTypeDefSegments(token),
+    genericParamName: (token) => metadata.readStringColumn(TableId.GenericParam, token & 0xffffff, Col.GenericParam.Name),
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * Type names for MethodTables, in the two styles SOS prints (research/names-and-sos-output.md §A3):
+ * ClrMD style for the C# commands (`Dictionary<System.String, System.Int32>`) and DAC style for the native ones
+ * (``Dictionary`2[[System.String, System.Private.CoreLib],[System.Int32, System.Private.CoreLib]]``).
+ * Both render one name tree built from the MethodTable (instantiation, array rank) and the module's metadata.
+ */
+import { DumpsleuthError } from '../errors';
+import type { DotNetRuntime } from './dotnet-runtime';
+import type { ClrModule, ModuleReader } from './loader';
+import type { MethodTableReader } from './method-table';
+import { openModuleMetadata, type ModuleMetadata } from './module-metadata';
+
+/** A type's name as a tree, before it is rendered in one style or the other. */
+export type TypeNameNode =
+  | { readonly kind: 'def'; readonly segments: readonly string[]; readonly args: readonly TypeNameNode[]; readonly assembly: string }
+  | { readonly kind: 'array'; readonly element: TypeNameNode; readonly rank: number; readonly sz: boolean }
+  | { readonly kind: 'pointer' | 'byref'; readonly element: TypeNameNode }
+  | { readonly kind: 'var'; readonly name: string }
+  | { readonly kind: 'free' }
+  | { readonly kind: 'unknown'; readonly handle: number; readonly reason: string };
+
+const ELEMENT_TYPE_PTR = 0x0f;
+const ELEMENT_TYPE_BYREF = 0x10;
+const ELEMENT_TYPE_VAR = 0x13;
+const ELEMENT_TYPE_MVAR = 0x1e;
+const ELEMENT_TYPE_FNPTR = 0x1b;
+const MAX_NAME_DEPTH = 64;
+
+/** Names MethodTables; caches per MethodTable and per module. Unknown names carry a reason, never a guess. */
+export class TypeNameResolver {
+  private readonly nodes = new Map<number, TypeNameNode>();
+  private readonly clrmd = new Map<number, string>();
+  private readonly dac = new Map<number, string>();
+  private readonly metadata = new Map<number, ModuleMetadata | Error>();
+  /** Reasons names could not be read (one per module), for the command's warnings. */
+  readonly problems = new Map<string, string>();
+
+  constructor(
+    private readonly rt: DotNetRuntime,
+    private readonly mts: MethodTableReader,
+    private readonly modules: ModuleReader,
+    private readonly freeMethodTable: number,
+  ) {}
+
+  /** The name `dumpheap` prints (ClrMD style). */
+  clrmdName(mt: number): string {
+    let s = this.clrmd.get(mt);
+    if (s === undefined) {
+      s = renderClrmd(this.node(mt, 0));
+      this.clrmd.set(mt, s);
+    }
+    return s;
+  }
+
+  /** The name `dumpobj`/`dumpmt`/`gchandles` print (DAC style). */
+  dacName(mt: number): string {
+    let s = this.dac.get(mt);
+    if (s === undefined) {
+      s = renderDac(this.node(mt, 0));
+      this.dac.set(mt, s);
+    }
+    return s;
+  }
+
+  /** The metadata of a runtime Module, or an Error saying why it is not readable. */
+  moduleMetadata(moduleAddress: number): ModuleMetadata | Error {
+    let md = this.metadata.get(moduleAddress);
+    if (md === undefined) {
+      let mod: ClrModule | undefined;
+      try {
+        mod = this.modules.read(moduleAddress);
+        md = openModuleMetadata(this.rt.memory, mod);
+      } catch (e) {
+        if (!(e instanceof DumpsleuthError)) throw e;
+        md = e;
+        const where = mod?.path || `module 0x${moduleAddress.toString(16)}`;
+        this.problems.set(where, `type names from ${where} are unknown: ${e.message} (use --image-path DIR to supply the file)`);
+      }
+      this.metadata.set(moduleAddress, md);
+    }
+    return md;
+  }
+
+  /** The name tree of a type handle (a MethodTable, or a TypeDesc tagged with bit 1). */
+  node(handle: number, depth: number): TypeNameNode {
+    const cached = this.nodes.get(handle);
+    if (cached) return cached;
+    const n = this.build(handle, depth);
+    this.nodes.set(handle, n);
+    return n;
+  }
+
+  private build(handle: number, depth: number): TypeNameNode {
+    if (depth > MAX_NAME_DEPTH) return { kind: 'unknown', handle, reason: 'type name nests too deeply' };
+    if (handle === this.freeMethodTable) return { kind: 'free' };
+    if ((handle & 2) !== 0) return this.buildTypeDesc(handle - (handle % 4), depth);
+    const info = this.mts.tryRead(handle);
+    if (!info) return { kind: 'unknown', handle, reason: 'not a readable MethodTable' };
+    if (info.isArray) {
+      const element = this.node(this.mts.arrayElementType(info), depth + 1);
+      return { kind: 'array', element, rank: this.mts.arrayRank(info), sz: info.isSzArray };
+    }
+    const md = this.moduleMetadata(info.module);
+    if (md instanceof Error) return { kind: 'unknown', handle, reason: md.message };
+    let segments: string[];
+    try {
+      segments = md.typeDefSegments(info.typeDefToken);
+    } catch (e) {
+      if (!(e instanceof DumpsleuthError)) throw e;
+      return { kind: 'unknown', handle, reason: e.message };
+    }
+    const args = this.mts.instantiation(info).map((a) => this.node(a, depth + 1));
+    return { kind: 'def', segments, args, assembly: md.assemblyName };
+  }
+
+  private buildTypeDesc(td: number, depth: number): TypeNameNode {
+    const d = this.rt.descriptor;
+    const m = this.rt.memory;
+    try {
+      const elementType = m.readU32(td + d.offset('TypeDesc', 'TypeAndFlags')) & 0xff;
+      if (elementType === ELEMENT_TYPE_PTR || elementType === ELEMENT_TYPE_BYREF) {
+        const arg = m.readPointer(td + d.offset('ParamTypeDesc', 'TypeArg'));
+        return { kind: elementType === ELEMENT_TYPE_PTR ? 'pointer' : 'byref', element: this.node(arg, depth + 1) };
+      }
+      if (elementType === ELEMENT_TYPE_VAR || elementType === ELEMENT_TYPE_MVAR) {
+        const module = m.readPointer(td + d.offset('TypeVarTypeDesc', 'Module'));
+        const token = m.readU32(td + d.offset('TypeVarTypeDesc', 'Token'));
+        const md = this.moduleMetadata(module);
+        if (md instanceof Error) return { kind: 'unknown', handle: td | 2, reason: md.message };
+        return { kind: 'var', name: md.genericParamName(token) };
+      }
+      if (elementType === ELEMENT_TYPE_FNPTR) return { kind: 'unknown', handle: td | 2, reason: 'function pointer type' };
+      return { kind: 'unknown', handle: td | 2, reason: `TypeDesc of element type 0x${elementType.toString(16)}` };
+    } catch (e) {
+      if (!(e instanceof DumpsleuthError)) throw e;
+      return { kind: 'unknown', handle: td | 2, reason: e.message };
+    }
+  }
+}
+
+/** ClrMD style: arity suffixes become `<A, B>` on the segment that declared them; no assembly names. */
+export function renderClrmd(n: TypeNameNode): string {
+  switch (n.kind) {
+    case 'free':
+      return 'Free';
+    case 'unknown':
+      return `<unknown type @${n.handle.toString(16)}>`;
+    case 'var':
+      return n.name;
+    case 'pointer':
+      return renderClrmd(n.element) + '*';
+    case 'byref':
+      return renderClrmd(n.element) + '&';
+    case 'array':
+      return renderClrmd(n.element) + arraySuffix(n);
+    case 'def': {
+      let next = 0;
+      const parts = n.segments.map((seg) => {
+        const m = /^(.*)`(\d+)$/.exec(seg);
+        if (!m) return seg;
+        const arity = Number(m[2]);
+        const mine = n.args.slice(next, next + arity);
+        next += arity;
+        return mine.length ? `${m[1]}<${mine.map(renderClrmd).join(', ')}>` : seg;
+      });
+      // ClrMD's parser gives up on a mismatch and keeps the DAC text.
+      if (next !== n.args.length) return renderDac(n);
+      return parts.join('+');
+    }
+  }
+}
+
+/** DAC style (TypeString with FormatNamespace|FormatFullInst): arguments as `[[Name, Assembly],...]` after the last segment. */
+export function renderDac(n: TypeNameNode): string {
+  switch (n.kind) {
+    case 'free':
+      return 'Free';
+    case 'unknown':
+      return `<unknown type @${n.handle.toString(16)}>`;
+    case 'var':
+      return n.name;
+    case 'pointer':
+      return renderDac(n.element) + '*';
+    case 'byref':
+      return renderDac(n.element) + '&';
+    case 'array':
+      return renderDac(n.element) + arraySuffix(n);
+    case 'def': {
+      const base = n.segments.join('+');
+      if (!n.args.length) return base;
+      return base + '[' + n.args.map((a) => (a.kind === 'var' ? a.name : `[${renderDac(a)}, ${assemblyOf(a)}]`)).join(',') + ']';
+    }
+  }
+}
+
+function arraySuffix(n: { rank: number; sz: boolean }): string {
+  if (n.sz) return '[]';
+  if (n.rank === 1) return '[*]';
+  return '[' + ','.repeat(n.rank - 1) + ']';
+}
+
+function assemblyOf(n: TypeNameNode): string {
+  switch (n.kind) {
+    case 'def':
+      return n.assembly;
+    case 'array':
+    case 'pointer':
+    case 'byref':
+      return assemblyOf(n.element);
+    default:
+      return '';
+  }
+}

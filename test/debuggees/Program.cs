@@ -1,0 +1,70 @@
+// Entry point of the dumpsleuth test debuggees.
+//
+// Usage: Debuggees <scenario> [args...]
+//   seed-apm             25 dead Threads kept alive by pending Socket.BeginReceive (APM) operations
+//   seed-apm-overlapped  25 dead Threads kept alive by Overlapped.Pack'ed (never freed) operations
+//   types                a zoo of type shapes reachable from a static root
+//   many [N]             N small objects (default 1,000,000)
+//
+// Protocol: the scenario builds its graph, the program forces full collections, prints
+// "READY <pid>" on stdout (flushed) and then sleeps forever; the harness dumps and kills it.
+// With DUMPSLEUTH_EXIT_ON_STDIN_EOF=1 the main thread blocks reading stdin instead and exits at
+// end of input, so a debuggee whose harness died (and so closed the pipe) does not linger.
+using System.Runtime.CompilerServices;
+
+namespace Debuggees;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: Debuggees <seed-apm|seed-apm-overlapped|types|many> [args...]");
+            return 2;
+        }
+        string scenario = args[0];
+        string[] rest = args.Skip(1).ToArray();
+        switch (scenario)
+        {
+            case "seed-apm":
+                Gateway.SeedApmScenario.Run(rest);
+                break;
+            case "seed-apm-overlapped":
+                Gateway.SeedApmOverlappedScenario.Run(rest);
+                break;
+            case "types":
+                TypesScenario.Run(rest);
+                break;
+            case "many":
+                ManyScenario.Run(rest);
+                break;
+            default:
+                Console.Error.WriteLine($"unknown scenario '{scenario}'");
+                return 2;
+        }
+        ReadyAndWait();
+        return 0;
+    }
+
+    /// <summary>Forces full collections, announces readiness and blocks forever.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReadyAndWait()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Console.Out.WriteLine($"READY {Environment.ProcessId}");
+        Console.Out.Flush();
+        if (Environment.GetEnvironmentVariable("DUMPSLEUTH_EXIT_ON_STDIN_EOF") == "1")
+        {
+            using Stream stdin = Console.OpenStandardInput();
+            var sink = new byte[256];
+            while (stdin.Read(sink, 0, sink.Length) > 0)
+            {
+            }
+            Environment.Exit(0);
+        }
+        Thread.Sleep(Timeout.Infinite);
+    }
+}

@@ -1,0 +1,46 @@
+import { captureDump, type CapturedDump, type DumpType } from '../../src/capture';
+
+/** Which dump of a scenario a test wants. */
+export interface DumpRequest {
+  /** Default 'heap'. */
+  readonly dumpType?: DumpType;
+  /** Default false (workstation GC). */
+  readonly serverGc?: boolean;
+  /** Server GC only: keep DATAS on (one heap at start); default false (one heap per core). */
+  readonly datas?: boolean;
+  readonly args?: readonly string[];
+}
+
+/** The small N of the `many` scenario in the standard (test) dump set. */
+export const MANY_TEST_COUNT = 200_000;
+
+/** One entry of the standard dump set. */
+export interface StandardDump {
+  readonly scenario: string;
+  readonly args: readonly string[];
+  readonly dumpType: DumpType;
+  readonly serverGc: boolean;
+}
+
+/** The dumps the tests use, captured together by `prepareAll()`. */
+export const STANDARD_DUMPS: readonly StandardDump[] = [
+  ...['seed-apm', 'seed-apm-overlapped', 'types'].flatMap((scenario) =>
+    (['heap', 'full'] as const).flatMap((dumpType) => [false, true].map((serverGc) => ({ scenario, args: [], dumpType, serverGc }))),
+  ),
+  { scenario: 'many', args: [String(MANY_TEST_COUNT)], dumpType: 'heap', serverGc: false },
+];
+
+const memo = new Map<string, Promise<CapturedDump>>();
+
+/** Returns the (cached, else freshly captured) dump of a debuggee scenario, memoized per process; throws CaptureError when it cannot be made. */
+export function getDump(scenario: string, request: DumpRequest = {}): Promise<CapturedDump> {
+  const options = { scenario, args: request.args ?? [], dumpType: request.dumpType ?? 'heap', serverGc: request.serverGc ?? false, datas: request.datas ?? false };
+  const key = JSON.stringify(options);
+  let promise = memo.get(key);
+  if (promise === undefined) {
+    promise = captureDump(options);
+    memo.set(key, promise);
+    promise.catch(() => memo.delete(key));
+  }
+  return promise;
+}

@@ -1,0 +1,32 @@
+import { buildDebuggees, type CapturedDump } from '../../src/capture';
+import { buildClrmdOracle } from './clrmd';
+import { getDump, STANDARD_DUMPS } from './dumps';
+import { restoreDotnetTools } from './sos';
+
+/** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
+export async function prepareAll(log: (line: string) => void = (line) => console.log(line)): Promise<CapturedDump[]> {
+  const debuggees = await buildDebuggees();
+  log(`debuggees: ${debuggees.built ? `built in ${debuggees.elapsedMs} ms` : 'up to date'} (${debuggees.assemblyPath})`);
+  const started = Date.now();
+  await restoreDotnetTools();
+  log(`dotnet tool restore: ${Date.now() - started} ms`);
+  const oracle = await buildClrmdOracle();
+  log(`clrmd oracle: ${oracle.built ? `built in ${oracle.elapsedMs} ms` : 'up to date'} (${oracle.assemblyPath})`);
+  const dumps: CapturedDump[] = [];
+  // One at a time: the machine may have two cores and the debuggees each start several threads.
+  for (const entry of STANDARD_DUMPS) {
+    const dump = await getDump(entry.scenario, entry);
+    dumps.push(dump);
+    const what = [entry.scenario, ...entry.args].join(' ');
+    const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
+    log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
+  }
+  return dumps;
+}
+
+if (require.main === module) {
+  prepareAll().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  });
+}

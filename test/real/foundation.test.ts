@@ -1,0 +1,85 @@
+// Issue 2's "Must show" on every standard debuggee dump (heap and full, workstation and server GC):
+// dumpheap -stat equals SOS per MethodTable (count, total size, name) and in totals; threads equals SOS's
+// clrthreads (summary and the set of managed id / OS id / dead rows); the Thread objects equal ClrMD's.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runClrmd } from '../support/clrmd';
+import { getDump, STANDARD_DUMPS } from '../support/dumps';
+import { hexOf, runDumpsleuth } from '../support/dumpsleuth';
+import { runSos } from '../support/sos';
+import { parseClrThreads, parseDumpHeapStat, parseEeHeapGc } from '../support/sos-parsers';
+
+const TIMEOUT = 10 * 60_000;
+
+interface HeapJson {
+  types: { mt: string; name: string; count: number; totalSize: number }[];
+  objects?: { address: string; mt: string; name: string; size: number }[];
+  totalCount: number;
+  totalSize: number;
+}
+
+interface ThreadsJson {
+  summary: { threadCount: number; unstarted: number; background: number; pending: number; dead: number };
+  threads: { managedId: number; osId: number; address: string; isDead: boolean }[];
+}
+
+interface EeHeapJson {
+  heaps: { index: number; segments: { address: string; kind: string; begin: string; allocated: string; committed: string }[] }[];
+}
+
+describe('foundation on real dumps', { timeout: TIMEOUT }, () => {
+  for (const entry of STANDARD_DUMPS) {
+    const label = `${[entry.scenario, ...entry.args].join(' ')} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}`;
+
+    it(`${label}: dumpheap -stat equals SOS`, async () => {
+      const dump = await getDump(entry.scenario, entry);
+      const sos = parseDumpHeapStat(await runSos(dump.dumpPath, 'dumpheap -stat'));
+      const ours = runDumpsleuth<HeapJson>(dump.dumpPath, ['dumpheap', '-stat']);
+      assert.deepEqual(ours.warnings, [], 'no warnings on a healthy dump');
+      assert.equal(ours.json.totalCount, sos.totalCount, 'total objects');
+      assert.equal(ours.json.totalSize, sos.totalSize, 'total bytes');
+      const byMt = (rows: { mt: number; name: string; count: number; totalSize: number }[]) =>
+        new Map(rows.map((r) => [r.mt, `${r.count} ${r.totalSize} ${r.name}`]));
+      const expected = byMt(sos.types);
+      const actual = byMt(ours.json.types.map((t) => ({ ...t, mt: hexOf(t.mt) })));
+      assert.deepEqual(actual, expected);
+      // Same order too: by total size, ties in heap order.
+      assert.deepEqual(ours.json.types.map((t) => t.totalSize), sos.types.map((t) => t.totalSize));
+    });
+
+    it(`${label}: threads equals SOS clrthreads`, async () => {
+      const dump = await getDump(entry.scenario, entry);
+      const sos = parseClrThreads(await runSos(dump.dumpPath, 'clrthreads'));
+      const ours = runDumpsleuth<ThreadsJson>(dump.dumpPath, ['threads']);
+      assert.deepEqual(ours.json.summary, sos.summary);
+      const key = (t: { managedId: number; osId: number | null; isDead: boolean; address: number }) =>
+        `${t.managedId}/${t.osId ?? 0}/${t.isDead}/${t.address.toString(16)}`;
+      const expected = sos.threads.map(key).sort();
+      const actual = ours.json.threads.map((t) => key({ ...t, address: hexOf(t.address) })).sort();
+      assert.deepEqual(actual, expected);
+      if (entry.scenario.startsWith('seed-apm')) assert.equal(ours.json.summary.dead, 25, 'the seed scenario leaves 25 dead threads');
+    });
+
+    it(`${label}: dumpheap -type System.Threading.Thread equals ClrMD`, async () => {
+      const dump = await getDump(entry.scenario, entry);
+      const clrmd = (await runClrmd(dump.dumpPath, 'objects', 'System.Threading.Thread')) as { address: string; mt: string; size: number }[];
+      const ours = runDumpsleuth<HeapJson>(dump.dumpPath, ['dumpheap', '-type', 'System.Threading.Thread']);
+      const set = (list: { address: string; mt: string; size: number }[]) => list.map((o) => `${hexOf(o.address)}/${hexOf(o.mt)}/${o.size}`).sort();
+      assert.ok(clrmd.length > 0, 'ClrMD finds Thread objects');
+      assert.deepEqual(set(ours.json.objects ?? []), set(clrmd));
+    });
+
+    it(`${label}: eeheap -gc segments equal SOS`, async () => {
+      const dump = await getDump(entry.scenario, entry);
+      const sos = parseEeHeapGc(await runSos(dump.dumpPath, 'eeheap -gc'));
+      const ours = runDumpsleuth<EeHeapJson>(dump.dumpPath, ['eeheap', '-gc']);
+      assert.equal(ours.json.heaps.length, sos.heapCount, 'heap count');
+      const kindName = (k: string) => (k === 'frozen' ? 'nonGC' : k);
+      const expected = sos.heaps.flatMap((h) => h.segments.map((s) => `${h.index} ${s.kind} ${s.segment} ${s.begin} ${s.allocated} ${s.committed}`)).sort();
+      const actual = ours.json.heaps
+        .flatMap((h) => h.segments.map((s) => `${h.index} ${kindName(s.kind)} ${hexOf(s.address)} ${hexOf(s.begin)} ${hexOf(s.allocated)} ${hexOf(s.committed)}`))
+        .sort();
+      assert.deepEqual(actual, expected);
+    });
+  }
+});

@@ -16,7 +16,7 @@ export interface DotnetRuntime {
 let dotnetMemo: Promise<string> | undefined;
 const runtimeMemo = new Map<number, Promise<DotnetRuntime>>();
 
-/** Finds the `dotnet` host ($DOTNET_HOST_PATH, $DOTNET_ROOT/dotnet, then PATH); throws CaptureError when it is missing or does not run. */
+/** Finds the `dotnet` host ($DUMPSLEUTH_DOTNET alone when set, else $DOTNET_HOST_PATH, $DOTNET_ROOT/dotnet, PATH and the usual install folders); throws CaptureError when it is missing or does not run. */
 export function findDotnet(): Promise<string> {
   dotnetMemo ??= locateDotnet().catch((error: unknown) => {
     dotnetMemo = undefined;
@@ -26,18 +26,30 @@ export function findDotnet(): Promise<string> {
 }
 
 async function locateDotnet(): Promise<string> {
+  // An explicit choice replaces the search, so a test (or a user with several SDKs) can pin the host or rule it out.
+  const pinned = process.env.DUMPSLEUTH_DOTNET;
   const candidates: string[] = [];
-  if (process.env.DOTNET_HOST_PATH) candidates.push(process.env.DOTNET_HOST_PATH);
-  if (process.env.DOTNET_ROOT) candidates.push(path.join(process.env.DOTNET_ROOT, 'dotnet'));
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir !== '') candidates.push(path.join(dir, 'dotnet'));
+  let searched: string;
+  if (pinned !== undefined && pinned !== '') {
+    candidates.push(pinned);
+    searched = `$DUMPSLEUTH_DOTNET (${pinned})`;
+  } else {
+    if (process.env.DOTNET_HOST_PATH) candidates.push(process.env.DOTNET_HOST_PATH);
+    if (process.env.DOTNET_ROOT) candidates.push(path.join(process.env.DOTNET_ROOT, 'dotnet'));
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+      if (dir !== '') candidates.push(path.join(dir, 'dotnet'));
+    }
+    candidates.push('/usr/share/dotnet/dotnet', '/usr/lib/dotnet/dotnet', path.join(process.env.HOME ?? '/root', '.dotnet', 'dotnet'));
+    searched = '$DOTNET_HOST_PATH, $DOTNET_ROOT, $PATH, /usr/share/dotnet, /usr/lib/dotnet and ~/.dotnet';
   }
-  candidates.push('/usr/share/dotnet/dotnet', '/usr/lib/dotnet/dotnet', path.join(process.env.HOME ?? '/root', '.dotnet', 'dotnet'));
   const found = candidates.find((candidate) => isExecutable(candidate));
   if (found === undefined) {
-    throw new CaptureError('the .NET SDK host `dotnet` was not found (looked at $DOTNET_HOST_PATH, $DOTNET_ROOT and $PATH); install the .NET 10 SDK to build and dump the debuggees');
+    throw new CaptureError(`the .NET SDK host \`dotnet\` was not found (looked at ${searched}); install the .NET 10 SDK to build and dump the debuggees`);
   }
-  const resolved = fs.realpathSync(found);
+  return probeDotnet(fs.realpathSync(found));
+}
+
+async function probeDotnet(resolved: string): Promise<string> {
   const probe = await runProcess(resolved, ['--version'], { timeoutMs: 60_000 });
   if (probe.code !== 0) {
     throw new CaptureError(`${resolved} --version failed (exit code ${probe.code}); is an SDK installed?`, probe.stderr);

@@ -24,6 +24,7 @@ interface GlobalOptions {
 
 /** Runs the CLI and returns the process exit code (0 ok, 1 error, 2 usage). Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
+  quietOnClosedStdout();
   let opts: GlobalOptions;
   try {
     opts = parseGlobal(argv);
@@ -31,17 +32,28 @@ export async function main(argv: readonly string[]): Promise<number> {
     return fail(e);
   }
   const [first, ...rest] = opts.rest;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined) {
+    // Called wrongly: the usage goes to stderr so it is not mistaken for an answer.
+    process.stderr.write(USAGE + '\n');
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(USAGE + '\n\nCommands:\n' + commandList() + '\n');
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === '--version') {
     process.stdout.write(`dumpsleuth ${packageVersion()}\n`);
     return 0;
   }
+  if (first.startsWith('-')) return fail(new UsageError(`unknown option ${first} (try --help)`));
   if (first === 'demo') {
     const { runDemo } = await import('./demo');
-    return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error: (s) => process.stderr.write(s) });
+    // The demo's progress notes are for people at a terminal (design: never in pipes); its failures always show.
+    const showProgress = process.stderr.isTTY === true;
+    const error = (s: string): void => {
+      if (showProgress || s.startsWith('dumpsleuth: ')) process.stderr.write(s);
+    };
+    return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error });
   }
   let session: Session;
   try {
@@ -51,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     if (rest.length === 0) return await runRepl(session, opts.json);
-    return runOne(session, rest, opts.json) ? 0 : 1;
+    return runCommand(session, rest, opts.json);
   } finally {
     session.close();
   }
@@ -59,15 +71,25 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Runs one command line on a session and prints its result; returns false when it failed (message printed). */
 export function runOne(session: Session, words: readonly string[], json: boolean): boolean {
+  return runCommand(session, words, json) === 0;
+}
+
+/** Runs one command line on a session and prints its result or one error line; returns the exit code (0 ok, 1 error,
+ * 2 usage, 70 internal). Never throws. */
+export function runCommand(session: Session, words: readonly string[], json: boolean): number {
   const [name, ...args] = words;
   let wantJson = json;
   const cleanArgs = args.filter((a) => (a === '--json' ? ((wantJson = true), false) : true));
+  // A truncated file may lack any page an answer needs, and reads of the lost bytes look like unmapped memory:
+  // every answer and every error on such a dump says so.
+  const truncation = session.dump.truncation;
   try {
-    if (name === undefined) return true;
+    if (name === undefined) return 0;
     const cmd = findCommand(name);
     if (!cmd) throw new UsageError(`unknown command "${name}" (try "help")`);
     const result: CommandResult = cmd.run(session, cleanArgs);
     const warnings = session.takeWarnings();
+    if (truncation !== undefined && !warnings.includes(truncation)) warnings.unshift(truncation);
     if (wantJson) {
       const doc = isPlainObject(result.json) ? { ...result.json, warnings } : { result: result.json, warnings };
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
@@ -75,11 +97,10 @@ export function runOne(session: Session, words: readonly string[], json: boolean
       if (result.text) process.stdout.write(result.text + '\n');
       for (const w of warnings) process.stdout.write(`Warning: ${w}\n`);
     }
-    return true;
+    return 0;
   } catch (e) {
     session.takeWarnings();
-    fail(e);
-    return false;
+    return fail(e, truncation);
   }
 }
 
@@ -98,20 +119,41 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
   return out;
 }
 
-/** Prints one clear line for an error and returns the exit code. Unknown errors are internal bugs. */
-export function fail(e: unknown): number {
+/** Prints one clear line for an error (with `note`, e.g. that the dump is truncated, appended to errors about the
+ * dump) and returns the exit code. Unknown errors are internal bugs. */
+export function fail(e: unknown, note?: string): number {
+  const suffix = note === undefined ? '' : ` (${note})`;
   if (e instanceof UsageError) {
-    process.stderr.write(`dumpsleuth: ${e.message}\n`);
+    process.stderr.write(`dumpsleuth: ${oneLine(e.message)}\n`);
     return 2;
   }
   if (e instanceof DumpsleuthError) {
-    process.stderr.write(`dumpsleuth: ${e.message}\n`);
+    process.stderr.write(`dumpsleuth: ${oneLine(e.message)}${suffix}\n`);
     return 1;
   }
   const err = e as Error;
-  process.stderr.write(`dumpsleuth: internal error: ${err && err.message ? err.message : String(e)}\n`);
+  process.stderr.write(`dumpsleuth: internal error: ${oneLine(err && err.message ? err.message : String(e))}${suffix}\n`);
   if (process.env.DUMPSLEUTH_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
   return 70;
+}
+
+// The promise is one line per error: a multi-line message (a path with a newline, a wrapped cause) is folded.
+function oneLine(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
+let stdoutGuarded = false;
+
+// `dumpsleuth dump dumpheap | head` closes the pipe early: Node then raises EPIPE as an unhandled 'error' event with
+// a stack trace. The reader has all it wanted, so stop quietly, as `cat` does on SIGPIPE.
+function quietOnClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`dumpsleuth: cannot write the output: ${e.code ?? e.message}\n`);
+    process.exit(1);
+  });
 }
 
 function commandList(): string {

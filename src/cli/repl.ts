@@ -7,12 +7,14 @@ import type { Session } from './session';
 
 /** Reads commands from stdin until `exit`/`quit` or end of input. Returns the exit code. */
 export async function runRepl(session: Session, json: boolean): Promise<number> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
+  const interactive = process.stdin.isTTY === true;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+  // readline's default prompt is "> " even without a terminal; piped output must be only the answers (one JSON
+  // document per command with --json), so the prompt is shown to people only.
   const prompt = () => {
-    if (process.stdin.isTTY) rl.setPrompt('> ');
-    rl.prompt();
+    if (interactive) rl.prompt();
   };
-  if (process.stdin.isTTY) process.stdout.write(`dumpsleuth: ${session.dump.path} loaded. Type "help" for commands, "exit" to quit.\n`);
+  if (interactive) process.stdout.write(`dumpsleuth: ${session.dump.path} loaded. Type "help" for commands, "exit" to quit.\n`);
   prompt();
   for await (const line of rl) {
     const words = splitWords(line);

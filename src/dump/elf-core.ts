@@ -64,6 +64,8 @@ export class ElfCore {
   readonly pageSize: number = 4096;
   /** True when a thread carries NT_SIGINFO (the dump was taken for a crash). */
   readonly hasSignalInfo: boolean = false;
+  /** One line saying the file ends before its PT_LOAD segments do (also in `warnings`), else undefined. */
+  readonly truncation: string | undefined;
 
   private constructor(
     /** The open file; `close()` releases it. */
@@ -84,6 +86,7 @@ export class ElfCore {
     const table = new ByteReader(Uint8Array.prototype.slice.call(file.read(header.phoff, tableBytes)), `program header table of ${file.path}`);
     const loads: CoreSegment[] = [];
     let cut = 0;
+    let missingBytes = 0;
     for (let i = 0; i < phnum; i++) {
       const ph = decodeElfProgramHeader(table, i * ELF64_PROGRAM_HEADER_SIZE);
       if (ph.type === PT_NOTE) {
@@ -95,14 +98,18 @@ export class ElfCore {
         let size = Math.min(ph.filesz, ph.memsz || ph.filesz);
         if (ph.offset >= file.size) size = 0;
         else if (ph.offset + size > file.size) size = file.size - ph.offset;
-        if (size < ph.filesz) cut++;
+        if (size < ph.filesz) {
+          cut++;
+          missingBytes += ph.filesz - size;
+        }
         if (size > 0) {
           loads.push({ vaddr: ph.vaddr, fileOffset: ph.offset, size, filesz: ph.filesz, memsz: ph.memsz, flags: ph.flags });
         }
       }
     }
     if (cut > 0) {
-      this.warnings.push(`${file.path} is truncated: ${cut} PT_LOAD segment(s) run past the end of the file; the missing bytes read as unmapped`);
+      this.truncation = `${file.path} is truncated: ${cut} PT_LOAD segment(s) (${missingBytes} bytes) run past the end of the file; the missing bytes read as unmapped`;
+      this.warnings.push(this.truncation);
     }
     this.segments = normalizeSegments(loads, this.warnings);
     let info: CoreProcessInfo | undefined;

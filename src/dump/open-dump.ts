@@ -52,6 +52,9 @@ export interface Dump {
   readonly createdByCreatedump: boolean;
   /** How each image's missing pages were filled from disk (or not). */
   readonly imageOverlays: readonly ImageOverlayRecord[];
+  /** One line when the file ends before its memory segments do, else undefined: any answer may lack data, so the
+   * CLI repeats it with every answer (it is also in `warnings`). */
+  readonly truncation: string | undefined;
   /** Non-fatal findings (truncation, missing or mismatched images). */
   readonly warnings: readonly string[];
   /** Releases the dump file and the image files. */
@@ -102,6 +105,7 @@ export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
       specialDiagInfo,
       createdByCreatedump: specialDiagInfo !== undefined,
       imageOverlays,
+      truncation: core.truncation,
       warnings,
       close(): void {
         if (closed) return;

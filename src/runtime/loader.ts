@@ -1,7 +1,7 @@
 /**
  * Loaded modules (Loader contract): each Module's path, image base and layout, and the assembly list of the AppDomain.
  */
-import { LimitExceededError, UnmappedAddressError } from '../errors';
+import { LayoutCheckError, LimitExceededError, UnmappedAddressError } from '../errors';
 import type { DotNetRuntime } from './dotnet-runtime';
 
 /** One runtime `Module`. */
@@ -17,7 +17,21 @@ export interface ClrModule {
   readonly isMappedLayout: boolean;
 }
 
+/** The token → runtime-structure maps a Module keeps (`Module.*Map` in the descriptor). */
+export type ModuleLookupMapName =
+  | 'TypeDefToMethodTableMap'
+  | 'TypeRefToMethodTableMap'
+  | 'MethodDefToDescMap'
+  | 'FieldDefToDescMap'
+  | 'ManifestModuleReferencesMap'
+  | 'MemberRefToDescMap';
+
 const MAX_PATH_CHARS = 4096;
+const MAX_LOOKUP_MAP_LINKS = 1_000_000;
+const MAX_HASH_ENTRIES = 10_000_000;
+// DacEnumerableHashTable's bucket array: [0] bucket count, [1] next array during a resize, [2] the base end
+// sentinel; buckets start at [3] and each chain ends on a value with bit 0 set (dacenumerablehash.h).
+const HASH_SKIP_SPECIAL_SLOTS = 3;
 const MAX_ASSEMBLIES = 1_000_000;
 const PEIMAGE_LAYOUT_MAPPED = 1;
 
@@ -60,6 +74,57 @@ export class ModuleReader {
         if (module !== 0) out.push(this.read(module));
       }
       block = m.readPointer(block + d.offset('ArrayListBlock', 'Next'));
+    }
+    return out;
+  }
+
+  /** The entry for `token` in one of a Module's lookup maps (the MethodTable of a TypeDef, the Module of an
+   * AssemblyRef...), 0 when the runtime has not filled it. @throws UnmappedAddressError / LimitExceededError. */
+  lookupMapElement(module: number, map: ModuleLookupMapName, token: number): number {
+    const d = this.rt.descriptor;
+    const m = this.rt.memory;
+    const rid = token % 0x1000000;
+    if (rid === 0) return 0;
+    let table = module + d.offset('Module', map);
+    const flagsMask = m.readPointer(table + d.offset('ModuleLookupMap', 'SupportedFlagsMask'));
+    if (flagsMask > 0xff) throw new LayoutCheckError(`Module 0x${module.toString(16)}: ${map} has an implausible flags mask 0x${flagsMask.toString(16)}`);
+    let index = rid;
+    for (let links = 0; table !== 0; links++) {
+      if (links > MAX_LOOKUP_MAP_LINKS) throw new LimitExceededError(`Module 0x${module.toString(16)}: ${map} does not end`);
+      const count = m.readU32(table + d.offset('ModuleLookupMap', 'Count'));
+      if (index < count) {
+        const raw = m.readPointer(m.readPointer(table + d.offset('ModuleLookupMap', 'TableData')) + index * 8);
+        // Flag bits are the low bits (the mask is 2^k - 1); clear them without 32-bit bitwise operators.
+        return raw - (raw % (flagsMask + 1));
+      }
+      index -= count;
+      table = m.readPointer(table + d.offset('ModuleLookupMap', 'Next'));
+    }
+    return 0;
+  }
+
+  /** The constructed types (generic instantiations, arrays) whose loader module is `module`: the type handles
+   * in its `AvailableTypeParams` hash table. @throws UnmappedAddressError / LimitExceededError. */
+  availableTypeParams(module: number): number[] {
+    const d = this.rt.descriptor;
+    const m = this.rt.memory;
+    const table = m.readPointer(module + d.offset('Module', 'AvailableTypeParams'));
+    if (table === 0) return [];
+    const buckets = m.readPointer(table + d.offset('EETypeHashTable', 'Buckets'));
+    if (buckets === 0) return [];
+    const length = m.readPointer(buckets);
+    if (length > MAX_HASH_ENTRIES) throw new LimitExceededError(`Module 0x${module.toString(16)}: ${length} type hash buckets`);
+    const valueOffset = d.offset('EETypeHashTable', 'VolatileEntryValue');
+    const nextOffset = d.offset('EETypeHashTable', 'VolatileEntryNextEntry');
+    const out: number[] = [];
+    for (let i = 0; i < length; i++) {
+      let entry = m.readPointer(buckets + (i + HASH_SKIP_SPECIAL_SLOTS) * 8);
+      while (entry !== 0 && entry % 2 === 0) {
+        if (out.length > MAX_HASH_ENTRIES) throw new LimitExceededError(`Module 0x${module.toString(16)}: the type hash does not end`);
+        const value = m.readPointer(entry + valueOffset);
+        out.push(value - (value % 2));
+        entry = m.readPointer(entry + nextOffset);
+      }
     }
     return out;
   }

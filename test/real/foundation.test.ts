@@ -11,6 +11,15 @@ import { parseClrThreads, parseDumpHeapStat, parseEeHeapGc } from '../support/so
 
 const TIMEOUT = 10 * 60_000;
 
+/** Lines without dotnet-dump's banner, leading/trailing blank lines and trailing spaces (our text keeps SOS's
+ * padding; the oracle runner's command separator adds blank lines of its own). */
+function sosLines(text: string): string[] {
+  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => !l.startsWith('Loading core dump:'));
+  while (lines.length && lines[0] === '') lines.shift();
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 interface HeapJson {
   types: { mt: string; name: string; count: number; totalSize: number }[];
   objects?: { address: string; mt: string; name: string; size: number }[];
@@ -68,6 +77,15 @@ describe('foundation on real dumps', { timeout: TIMEOUT }, () => {
       assert.ok(clrmd.length > 0, 'ClrMD finds Thread objects');
       assert.deepEqual(set(ours.json.objects ?? []), set(clrmd));
     });
+
+    for (const command of ['dumpheap -stat', 'clrthreads', 'eeheap -gc']) {
+      it(`${label}: ${command} text equals SOS's line for line`, async () => {
+        const dump = await getDump(entry.scenario, entry);
+        const sos = sosLines(await runSos(dump.dumpPath, command));
+        const ours = runDumpsleuth(dump.dumpPath, command.split(' '));
+        assert.deepEqual(sosLines(ours.text), sos);
+      });
+    }
 
     it(`${label}: eeheap -gc segments equal SOS`, async () => {
       const dump = await getDump(entry.scenario, entry);

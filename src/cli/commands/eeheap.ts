@@ -8,6 +8,13 @@ import type { Command } from '../command';
 import { hexJson, left, right, x12 } from '../format';
 import type { Session } from '../session';
 
+/** Committed bytes counted from the start of the region/segment's page, as SOS (ClrMD) counts them: a region's
+ * first object sits a small header past its page-aligned start. */
+const PAGE = 4096;
+function committedSize(s: HeapSegment): number {
+  return s.committed - (s.start - (s.start % PAGE));
+}
+
 const SECTIONS: { title: string; kinds: SegmentKind[]; perGeneration?: boolean; always?: boolean }[] = [
   { title: 'Small object heap', kinds: ['gen0', 'gen1', 'gen2', 'ephemeral'], perGeneration: true, always: true },
   { title: 'NonGC heap', kinds: ['frozen'] },
@@ -26,11 +33,12 @@ export const eeheapCommand: Command = {
     if (opts.flags.has('loader')) throw new UsageError('eeheap: -loader is not implemented yet; use eeheap -gc');
     const heap = session.heap;
     const sizeText = (n: number) => (n === 0 ? '' : `0x${n.toString(16)} (${n})`);
-    const sizeWidth = Math.max(14, ...heap.segments.map((s) => sizeText(s.committed - s.start).length), ...heap.segments.map((s) => sizeText(s.end - s.start).length));
+    const sizeWidth = Math.max(14, ...heap.segments.map((s) => sizeText(committedSize(s)).length), ...heap.segments.map((s) => sizeText(s.end - s.start).length));
     const header = `${right('segment', 16)} ${right('begin', 16)} ${right('allocated', 16)} ${right('committed', 16)} ${left('allocated size', sizeWidth)} ${left('committed size', sizeWidth)}`;
     const row = (s: HeapSegment) =>
-      `${right(x12(s.address), 16)} ${right(x12(s.start), 16)} ${right(x12(s.end), 16)} ${right(x12(s.committed), 16)} ${left(sizeText(s.end - s.start), sizeWidth)} ${left(sizeText(s.committed - s.start), sizeWidth)}`;
-    const lines: string[] = ['', 'DATAS = ', '='.repeat(40), `Number of GC Heaps: ${heap.heaps.length}`, '-'.repeat(40)];
+      `${right(x12(s.address), 16)} ${right(x12(s.start), 16)} ${right(x12(s.end), 16)} ${right(x12(s.committed), 16)} ${left(sizeText(s.end - s.start), sizeWidth)} ${left(sizeText(committedSize(s)), sizeWidth)}`;
+    const datas = heap.vars.dynamicAdaptationMode;
+    const lines: string[] = ['', `DATAS = ${datas ?? ''}`, '='.repeat(40), `Number of GC Heaps: ${heap.heaps.length}`, '-'.repeat(40)];
     let allocated = 0;
     let committed = 0;
     for (const h of heap.heaps) {
@@ -50,15 +58,15 @@ export const eeheapCommand: Command = {
         }
         for (const s of segs) {
           allocated += s.end - s.start;
-          committed += s.committed - s.start;
+          committed += committedSize(s);
         }
       }
-      if (heap.isServer) lines.push('-'.repeat(40));
+      lines.push('-'.repeat(30));
     }
-    lines.push('-'.repeat(30));
     lines.push(`GC Allocated Heap Size:    Size: 0x${allocated.toString(16)} (${allocated}) bytes.`);
     lines.push(`GC Committed Heap Size:    Size: 0x${committed.toString(16)} (${committed}) bytes.`);
     const json = {
+      datas: datas ?? null,
       isServer: heap.isServer,
       usesRegions: heap.usesRegions,
       heaps: heap.heaps.map((h) => ({
@@ -74,7 +82,7 @@ export const eeheapCommand: Command = {
             committed: hexJson(s.committed),
             reserved: hexJson(s.reserved),
             allocatedSize: s.end - s.start,
-            committedSize: s.committed - s.start,
+            committedSize: committedSize(s),
           })),
       })),
       totalAllocated: allocated,

@@ -59,9 +59,26 @@ export const infoCommand: Command = {
     }
     lines.push(`OS threads:      ${dump.threads.length}`);
     lines.push(`Modules:         ${dump.modules.length}`);
-    const missing = dump.warnings;
+    // Heap dumps leave out file-backed image pages; say where they came from instead.
+    const overlays = dump.imageOverlays.filter((r) => r.missingBytes > 0);
+    const filled = overlays.filter((r) => r.filePath !== undefined);
+    json.imagePages = overlays.map((r) => ({
+      module: r.modulePath,
+      missingBytes: r.missingBytes,
+      filledBytes: r.filledBytes,
+      from: r.filePath ?? null,
+      matchedBy: r.matchedBy ?? null,
+    }));
+    json.descriptorRebuiltFromImageFile = d.rebuiltFromImageFile;
+    if (overlays.length) {
+      const missingMiB = overlays.reduce((a, r) => a + r.missingBytes, 0) / 1048576;
+      const filledMiB = overlays.reduce((a, r) => a + r.filledBytes, 0) / 1048576;
+      lines.push(`Image pages:     ${missingMiB.toFixed(1)} MiB of ${overlays.length} images not in the dump; ${filledMiB.toFixed(1)} MiB read from ${filled.length} matching files on disk`);
+    }
+    if (d.rebuiltFromImageFile) lines.push('                 (the contract descriptor was rebuilt from libcoreclr.so on disk, same build id)');
+    const missing = [...dump.warnings];
     json.missing = missing;
-    lines.push(missing.length ? `Missing:         ${missing.length} item(s):` : 'Missing:         nothing noted');
+    lines.push(missing.length ? `Missing:         ${missing.length} item(s):` : 'Missing:         nothing else noted');
     for (const m of missing) lines.push(`  ${m}`);
     return { text: lines.join('\n'), json };
   },

@@ -64,6 +64,8 @@ export interface GcDacVars {
   readonly generationFieldOffsets: readonly number[];
   readonly freeRegions: number;
   readonly countFreeRegionKinds: number;
+  /** DATAS mode (server GC: 1 = dynamic adaptation on, 0 = off); undefined when the GC does not publish it. */
+  readonly dynamicAdaptationMode: number | undefined;
   /** Address of the g_dacTable slot that led here, for `info`. */
   readonly dacTableSlot: number;
 }
@@ -159,6 +161,11 @@ function decodeGcDacVars(rt: DotNetRuntime, a: number, slot: number, isServer: b
     generationFieldOffsets,
     freeRegions: m.readPointer(a + o.free_regions),
     countFreeRegionKinds: m.readI32(a + o.count_free_region_kinds),
+    dynamicAdaptationMode: readOptionalInt(rt, m.readPointer(a + o.dynamic_adaptation_mode)),
     dacTableSlot: slot,
   };
+}
+
+function readOptionalInt(rt: DotNetRuntime, address: number): number | undefined {
+  return address === 0 ? undefined : rt.memory.readI32(address);
 }

@@ -56,7 +56,8 @@ export class Session {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
-  /** Warnings of the dump itself (missing images) plus the command's; clears the command's. */
+  /** The current command's warnings, cleared for the next command (dump-level warnings such as truncation are
+   * added by the CLI's runCommand). */
   takeWarnings(): string[] {
     const all = [...this.warnings];
     this.warnings.length = 0;

@@ -6,9 +6,22 @@ import { dumpheapCommand } from './dumpheap';
 import { eeheapCommand } from './eeheap';
 import { infoCommand } from './info';
 import { threadsCommand } from './threads';
+import { ip2mdCommand } from './ip2md';
+import { dumpmdCommand } from './dumpmd';
+import { dumpdelegateCommand } from './dumpdelegate';
+import { clrstackCommand } from './clrstack';
 
 /** Every command a dump session understands. */
-export const COMMANDS: readonly Command[] = [infoCommand, threadsCommand, dumpheapCommand, eeheapCommand];
+export const COMMANDS: readonly Command[] = [
+  infoCommand,
+  threadsCommand,
+  dumpheapCommand,
+  eeheapCommand,
+  ip2mdCommand,
+  dumpmdCommand,
+  dumpdelegateCommand,
+  clrstackCommand,
+];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */
 export function findCommand(name: string): Command | undefined {

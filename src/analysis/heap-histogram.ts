@@ -30,7 +30,50 @@ export class HeapHistogram {
 
   /** Rows sorted as SOS prints them: by total size ascending (or by count), ties in first-seen order. */
   sorted(by: 'size' | 'count' = 'size'): HistogramRow[] {
-    const list = [...this.rows.values()];
-    return by === 'size' ? list.sort((a, b) => a.totalSize - b.totalSize) : list.sort((a, b) => a.count - b.count);
+    return sortRows([...this.rows.values()], by);
   }
+}
+
+/** The same accumulation keyed by the walk's dense MethodTable index (typed arrays, no per-object lookups). */
+export class IndexedHeapHistogram {
+  private counts = new Float64Array(256);
+  private sizes = new Float64Array(256);
+  /** Indexes in the order their first object was counted. */
+  private readonly order: number[] = [];
+  totalCount = 0;
+  totalSize = 0;
+
+  /** Counts one object of the MethodTable with dense index `mtIndex`. */
+  add(mtIndex: number, size: number): void {
+    if (mtIndex >= this.counts.length) this.grow(mtIndex);
+    if (this.counts[mtIndex] === 0) this.order.push(mtIndex);
+    this.counts[mtIndex]!++;
+    this.sizes[mtIndex]! += size;
+    this.totalCount++;
+    this.totalSize += size;
+  }
+
+  /** Rows sorted as SOS prints them; `addressOf` maps a dense index back to its MethodTable address. */
+  sorted(addressOf: (mtIndex: number) => number, by: 'size' | 'count' = 'size'): HistogramRow[] {
+    return sortRows(
+      this.order.map((i) => ({ mt: addressOf(i), count: this.counts[i]!, totalSize: this.sizes[i]! })),
+      by,
+    );
+  }
+
+  private grow(atLeast: number): void {
+    let n = this.counts.length;
+    while (n <= atLeast) n *= 2;
+    const c = new Float64Array(n);
+    c.set(this.counts);
+    const s = new Float64Array(n);
+    s.set(this.sizes);
+    this.counts = c;
+    this.sizes = s;
+  }
+}
+
+function sortRows(list: HistogramRow[], by: 'size' | 'count'): HistogramRow[] {
+  // Array.prototype.sort is stable, so equal keys keep first-seen order.
+  return by === 'size' ? list.sort((a, b) => a.totalSize - b.totalSize) : list.sort((a, b) => a.count - b.count);
 }

@@ -5,6 +5,7 @@
 import type { MemoryReader } from '../dump/memory-reader';
 import type { GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
+import { MethodTableIndex } from './method-table-index';
 
 /** A place where the walk could not go on: the rest of that segment was skipped. */
 export interface WalkProblem {
@@ -14,97 +15,127 @@ export interface WalkProblem {
 }
 
 /** Called once per object; `mt` is the MethodTable with the mark bits cleared, `size` its size in bytes as SOS
- * reports it (BaseSize + length × ComponentSize, not rounded up to the alignment). */
-export type ObjectVisitor = (address: number, mt: number, size: number, segment: HeapSegment) => void;
+ * reports it (BaseSize + length × ComponentSize, not rounded up to the alignment), `mtIndex` the MethodTable's dense
+ * index in the walk's `MethodTableIndex` (first-seen order). */
+export type ObjectVisitor = (address: number, mt: number, size: number, segment: HeapSegment, mtIndex: number) => void;
 
 const POINTER = 8;
 const MIN_OBJECT_SIZE = 3 * POINTER;
-/** Window read at once from the dump: large enough to amortise the read, small enough to stay in cache. */
-const WINDOW = 1 << 20;
+/** Bytes read from the dump at once into one reused buffer: large reads amortise the system call, and reuse keeps
+ * the walk free of allocation. */
+const WINDOW = 8 << 20;
 const TWO32 = 4294967296;
 /** SOH objects align to the pointer size; LOH/POH always to 8, which is the same on 64-bit. */
 const ALIGNMENT = 8;
 
-/** Walks the whole heap (segments in address order) and returns the problems met. */
+/** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
+ * MethodTable numbering (e.g. to map `mtIndex` back to addresses). */
 export function forEachObject(
   heap: GcHeap,
   mts: MethodTableReader,
   memory: MemoryReader,
   visit: ObjectVisitor,
   filter?: (segment: HeapSegment) => boolean,
+  index: MethodTableIndex = new MethodTableIndex(),
 ): WalkProblem[] {
   const problems: WalkProblem[] = [];
-  const sizes = new Map<number, { base: number; component: number }>();
+  const window = new WalkWindow(memory);
   for (const seg of heap.segments) {
     if (filter && !filter(seg)) continue;
-    walkSegment(heap, mts, memory, seg, sizes, visit, problems);
+    walkSegment(heap, mts, window, seg, index, visit, problems);
   }
   return problems;
+}
+
+/** One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
+class WalkWindow {
+  readonly bytes = new Uint8Array(WINDOW);
+  readonly u32 = new Uint32Array(this.bytes.buffer);
+  start = 0;
+  end = 0;
+  constructor(private readonly memory: MemoryReader) {}
+
+  /** Refills from `address` (8-aligned); returns the number of bytes now available from it. */
+  fill(address: number, wanted: number): number {
+    const length = Math.min(WINDOW, Math.max(16, wanted));
+    let n: number;
+    try {
+      if (this.memory.readUpToInto) n = this.memory.readUpToInto(address, this.bytes, 0, length);
+      else {
+        const got = this.memory.readUpTo(address, length);
+        this.bytes.set(got);
+        n = got.length;
+      }
+    } catch {
+      n = 0;
+    }
+    this.start = address;
+    this.end = address + n;
+    return n;
+  }
 }
 
 function walkSegment(
   heap: GcHeap,
   mts: MethodTableReader,
-  memory: MemoryReader,
+  window: WalkWindow,
   seg: HeapSegment,
-  sizes: Map<number, { base: number; component: number }>,
+  index: MethodTableIndex,
   visit: ObjectVisitor,
   problems: WalkProblem[],
 ): void {
   const contexts = heap.allocContexts;
   const skipContexts = seg.kind !== 'loh' && seg.kind !== 'frozen';
   let ctxIndex = 0;
-  let buf: Uint8Array = new Uint8Array(0);
-  let view = new DataView(buf.buffer);
-  let bufStart = 0;
-  let bufEnd = 0;
+  // The next allocation context at or after the walk position: one comparison per object in the common case.
+  let nextContext = Infinity;
+  if (skipContexts) {
+    while (ctxIndex < contexts.length && contexts[ctxIndex]!.pointer < seg.start) ctxIndex++;
+    if (ctxIndex < contexts.length) nextContext = contexts[ctxIndex]!.pointer;
+  }
+  const u32 = window.u32;
   let obj = seg.start;
   const end = seg.end;
+  window.end = 0;
   while (obj < end) {
-    if (skipContexts) {
-      // Contexts are sorted by pointer: advance to the first one at or after obj.
-      while (ctxIndex < contexts.length && contexts[ctxIndex]!.pointer < obj) ctxIndex++;
-      if (ctxIndex < contexts.length && contexts[ctxIndex]!.pointer === obj) {
+    if (obj >= nextContext) {
+      if (obj === nextContext) {
         // The allocator leaves a minimum object's worth of space after the limit (GC.md).
         obj = contexts[ctxIndex]!.limit + MIN_OBJECT_SIZE;
-        continue;
       }
+      while (ctxIndex < contexts.length && contexts[ctxIndex]!.pointer < obj) ctxIndex++;
+      nextContext = ctxIndex < contexts.length ? contexts[ctxIndex]!.pointer : Infinity;
+      continue;
     }
-    if (obj + 16 > bufEnd) {
-      try {
-        buf = memory.readUpTo(obj, Math.min(WINDOW, Math.max(16, end - obj + 16)));
-      } catch {
-        buf = new Uint8Array(0);
-      }
-      if (buf.length < 12) {
+    if (obj < window.start || obj + 16 > window.end) {
+      if (window.fill(obj, end - obj + 16) < 12) {
         problems.push({ address: obj, segment: seg, reason: 'object memory is not in the dump' });
         return;
       }
-      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      bufStart = obj;
-      bufEnd = obj + buf.length;
     }
-    const at = obj - bufStart;
-    const lo = view.getUint32(at, true);
-    const hi = view.getUint32(at + 4, true);
-    const mt = (hi * TWO32 + lo) - (lo & 7);
-    let s = sizes.get(mt);
-    if (s === undefined) {
+    const word = (obj - window.start) / 4;
+    const lo = u32[word]!;
+    const hi = u32[word + 1]!;
+    // The low bits of the MethodTable pointer are GC mark/pin bits.
+    const loClean = lo - (lo & 7);
+    let mtIndex = index.find(loClean, hi);
+    if (mtIndex < 0) {
+      const mt = hi * TWO32 + loClean;
       const info = mt === 0 ? undefined : mts.tryRead(mt);
       if (!info) {
         problems.push({ address: obj, segment: seg, reason: `bad MethodTable 0x${mt.toString(16)}` });
         return;
       }
-      s = { base: info.baseSize, component: info.componentSize };
-      sizes.set(mt, s);
+      mtIndex = index.add(loClean, hi, mt, info.baseSize, info.componentSize);
     }
-    let size = s.base;
-    if (s.component !== 0) {
-      if (at + 12 > buf.length) {
-        bufEnd = 0; // refill from obj and retry
+    let size = index.baseSizes[mtIndex]!;
+    const component = index.componentSizes[mtIndex]!;
+    if (component !== 0) {
+      if (obj + 12 > window.end) {
+        window.end = 0; // refill from obj and retry
         continue;
       }
-      size += view.getUint32(at + 8, true) * s.component;
+      size += u32[word + 2]! * component;
     }
     // The object's size is what SOS reports (unaligned); the next object starts at the aligned size.
     // Plain arithmetic: LOH objects can exceed 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
@@ -116,7 +147,7 @@ function walkSegment(
       problems.push({ address: obj, segment: seg, reason: `object of ${size} bytes runs past the segment end` });
       return;
     }
-    visit(obj, mt, size, seg);
+    visit(obj, index.addresses[mtIndex]!, size, seg, mtIndex);
     obj += step;
   }
 }

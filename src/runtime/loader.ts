@@ -68,10 +68,16 @@ export class ModuleReader {
       const size = m.readU32(block + d.offset('ArrayListBlock', 'Size'));
       const start = block + d.offset('ArrayListBlock', 'ArrayStart');
       for (let i = 0; i < size && remaining > 0; i++, remaining--) {
-        const assembly = m.readPointer(start + i * 8);
+        // The list holds DomainAssembly pointers; a DomainAssembly starts with its Assembly (Loader.md).
+        const domainAssembly = m.readPointer(start + i * 8);
+        if (domainAssembly === 0) continue;
+        const assembly = m.readPointer(domainAssembly);
         if (assembly === 0) continue;
         const module = m.readPointer(assembly + d.offset('Assembly', 'Module'));
-        if (module !== 0) out.push(this.read(module));
+        if (module === 0) continue;
+        const mod = this.read(module);
+        if (mod.assembly !== assembly) throw new LayoutCheckError(`AppDomain assembly list entry 0x${domainAssembly.toString(16)} does not lead to a Module of its Assembly`);
+        out.push(mod);
       }
       block = m.readPointer(block + d.offset('ArrayListBlock', 'Next'));
     }

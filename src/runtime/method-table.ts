@@ -136,7 +136,9 @@ export class MethodTableReader {
     const eeClassOrCanon = m.readPointer(mt + o.eeClassOrCanon!);
     // The free-space MT is a bare array-like header with no EEClass, module or parent.
     if (mt === this.freeObjectMethodTable) return freeMethodTableInfo(mt, flags, baseSize);
-    if (baseSize < 12 || baseSize > 0x4000000 || eeClassOrCanon === 0) {
+    // Interfaces have no instances: their BaseSize is 0 (DacValidateMethodTable skips the size check for them).
+    const isInterfaceMT = (flags & WFLAGS_HIGH.CategoryMask) === WFLAGS_HIGH.CategoryInterface;
+    if ((!isInterfaceMT && baseSize < 12) || baseSize > 0x4000000 || eeClassOrCanon === 0) {
       throw new LayoutCheckError(`0x${mt.toString(16)} does not look like a MethodTable (base size ${baseSize})`);
     }
     let eeClass: number;

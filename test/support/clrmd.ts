@@ -4,7 +4,7 @@ import { buildDotnetProject, CaptureError, findDotnet, findRepoRoot, hashKey, ru
 import { readOracleCache, writeOracleCache } from './oracle-cache';
 
 /** The modes of the ClrMD oracle program (test/oracles/clrmd). */
-export type ClrmdMode = 'threads' | 'heapstat' | 'objects' | 'segments';
+export type ClrmdMode = 'threads' | 'heapstat' | 'objects' | 'segments' | 'handles' | 'roots' | 'live' | 'refs';
 
 let built: Promise<BuiltProject> | undefined;
 

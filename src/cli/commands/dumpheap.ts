@@ -1,13 +1,15 @@
 /**
  * `dumpheap`: every object of the GC heap, filtered, with SOS's statistics table (C# DumpHeapService layout).
  */
-import { HeapHistogram } from '../../analysis/heap-histogram';
+import { IndexedHeapHistogram } from '../../analysis/heap-histogram';
 import { UsageError } from '../../errors';
 import { forEachObject } from '../../heap/heap-walker';
+import { MethodTableIndex } from '../../heap/method-table-index';
 import { addressArg, numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, n0, right, x12 } from '../format';
 import type { Session } from '../session';
+import { rootCache } from './root-cache';
 import { reportWalkProblems, reportNameProblems } from './warnings';
 
 /** The dumpheap command. */
@@ -15,9 +17,9 @@ export const dumpheapCommand: Command = {
   name: 'dumpheap',
   aliases: [],
   summary: 'Walk the GC heap: objects, or per-type statistics with -stat',
-  usage: 'dumpheap [-stat] [-type <substring>] [-mt <MethodTable>] [-min <size>] [-max <size>] [-short] [-strings] [-bycount]',
+  usage: 'dumpheap [-stat] [-type <substring>] [-mt <MethodTable>] [-min <size>] [-max <size>] [-short] [-strings] [-bycount] [-live | -dead]',
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('dumpheap', args, ['stat', 'short', 'strings', 'bycount'], ['type', 'mt', 'min', 'max']);
+    const opts = parseArgs('dumpheap', args, ['stat', 'short', 'strings', 'bycount', 'live', 'dead'], ['type', 'mt', 'min', 'max']);
     if (opts.positional.length) throw new UsageError(`dumpheap: unexpected argument "${opts.positional[0]}"`);
     const typeFilter = opts.values.get('type');
     const mtFilter = opts.values.has('mt') ? addressArg('dumpheap', opts.values.get('mt'), 'MethodTable') : undefined;
@@ -29,32 +31,61 @@ export const dumpheapCommand: Command = {
     const heap = session.heap;
     if (!heap.isValidForTraversal) session.warn('the GC heap was being changed when the dump was taken: the walk may be incomplete');
 
-    // A type filter tests each MethodTable's name once, then by MethodTable.
-    const typeMatch = new Map<number, boolean>();
+    // Type filters depend on the MethodTable only: decide once per MethodTable (0 undecided, 1 keep, 2 skip).
     const stringMt = session.runtime.readGlobalPointer('StringMethodTable');
     const wantStrings = opts.flags.has('strings');
-    const histogram = new HeapHistogram();
+    let decision = new Uint8Array(256);
+    const decide = (mt: number): number => {
+      if (mtFilter !== undefined && mt !== mtFilter) return 2;
+      if (wantStrings && mt !== stringMt) return 2;
+      if (typeFilter !== undefined && !names.clrmdName(mt).includes(typeFilter)) return 2;
+      return 1;
+    };
+    // -live / -dead: reachability from the roots SOS's LiveObjectService uses (handles, finalizer queue, stacks).
+    const wantLive = opts.flags.has('live');
+    const wantDead = opts.flags.has('dead');
+    if (wantLive && wantDead) throw new UsageError('dumpheap: -live and -dead exclude each other');
+    let liveGraph: { graph: import('../../heap/object-graph').ObjectGraph; live: Uint8Array } | undefined;
+    if (wantLive || wantDead) {
+      const cache = rootCache(session);
+      liveGraph = { graph: cache.graph, live: cache.live };
+      if (cache.stackRoots.some((r) => !r.precise)) {
+        session.warn('liveness uses a conservative scan of thread stacks: objects held only by stale stack words count as live');
+      }
+    }
+    const index = new MethodTableIndex();
+    const histogram = new IndexedHeapHistogram();
     const objects: { address: number; mt: number; size: number }[] = [];
     const keepObjects = !stat;
-    const problems = forEachObject(heap, session.methodTables, session.runtime.memory, (address, mt, size) => {
-      if (mtFilter !== undefined && mt !== mtFilter) return;
-      if (wantStrings && mt !== stringMt) return;
-      if (typeFilter !== undefined) {
-        let ok = typeMatch.get(mt);
-        if (ok === undefined) {
-          ok = names.clrmdName(mt).includes(typeFilter);
-          typeMatch.set(mt, ok);
+    const problems = forEachObject(
+      heap,
+      session.methodTables,
+      session.runtime.memory,
+      (address, mt, size, _segment, mtIndex) => {
+        if (mtIndex >= decision.length) {
+          const grown = new Uint8Array(decision.length * 2 + mtIndex);
+          grown.set(decision);
+          decision = grown;
         }
-        if (!ok) return;
-      }
-      if (min !== undefined && size < min) return;
-      if (max !== undefined && size > max) return;
-      histogram.add(mt, size);
-      if (keepObjects) objects.push({ address, mt, size });
-    });
+        let d = decision[mtIndex]!;
+        if (d === 0) d = decision[mtIndex] = decide(mt);
+        if (d === 2) return;
+        if (min !== undefined && size < min) return;
+        if (max !== undefined && size > max) return;
+        if (liveGraph) {
+          const i = liveGraph.graph.indexOf(address);
+          const isLive = i >= 0 && liveGraph.live[i] === 1;
+          if (isLive !== wantLive) return;
+        }
+        histogram.add(mtIndex, size);
+        if (keepObjects) objects.push({ address, mt, size });
+      },
+      undefined,
+      index,
+    );
     reportWalkProblems(session, problems);
 
-    const rows = histogram.sorted(opts.flags.has('bycount') ? 'count' : 'size');
+    const rows = histogram.sorted((i) => index.addresses[i]!, opts.flags.has('bycount') ? 'count' : 'size');
     const lines: string[] = [];
     if (short) {
       for (const o of objects) lines.push(x12(o.address));

@@ -10,6 +10,17 @@ import { ip2mdCommand } from './ip2md';
 import { dumpmdCommand } from './dumpmd';
 import { dumpdelegateCommand } from './dumpdelegate';
 import { clrstackCommand } from './clrstack';
+import { gchandlesCommand } from './gchandles';
+import { gcrootCommand } from './gcroot';
+import { finalizequeueCommand } from './finalizequeue';
+import { objsizeCommand } from './objsize';
+import { dumpstackobjectsCommand } from './dumpstackobjects';
+import { verifyheapCommand } from './verifyheap';
+import { pathtoCommand } from './pathto';
+import { dumpobjCommand } from './dumpobj';
+import { dumparrayCommand } from './dumparray';
+import { dumpvcCommand } from './dumpvc';
+import { dumpmtCommand } from './dumpmt';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -17,10 +28,21 @@ export const COMMANDS: readonly Command[] = [
   threadsCommand,
   dumpheapCommand,
   eeheapCommand,
+  dumpobjCommand,
+  dumparrayCommand,
+  dumpvcCommand,
+  dumpmtCommand,
   ip2mdCommand,
   dumpmdCommand,
   dumpdelegateCommand,
   clrstackCommand,
+  gchandlesCommand,
+  gcrootCommand,
+  finalizequeueCommand,
+  objsizeCommand,
+  dumpstackobjectsCommand,
+  verifyheapCommand,
+  pathtoCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -5,6 +5,12 @@
 //   heapstat                    per-MethodTable counts/sizes over heap.EnumerateObjects() (free objects included)
 //   objects <typeNameSubstring> objects whose type name contains the substring (ordinal, case-sensitive)
 //   segments                    GC sub-heaps and their segments
+//   handles                     runtime.EnumerateHandles(): address, kind, object, dependent, isStrong
+//   roots                       the roots SOS's gcroot/dumpheap -live use: strong handles, finalizer roots, stack
+//                               roots of live threads (address, kind, object, thread, interior, register, frame)
+//   live                        per-MethodTable counts of objects reachable from those roots (dumpheap -live)
+//   refs <address>...           each object's references, keyed by object (EnumerateReferencesWithFields:
+//                               address, offset, isDependent, field)
 //
 // Prints one JSON document on stdout. Addresses are "0x…" hex strings, counts and sizes are numbers.
 // The DAC is loaded from the runtime directory recorded in the dump (libcoreclr.so's folder), or from
@@ -49,6 +55,10 @@ internal static class Program
                 "heapstat" => HeapStat(runtime.Heap),
                 "objects" => Objects(runtime.Heap, args.Length > 2 ? args[2] : throw new ArgumentException("objects needs a type name substring")),
                 "segments" => Segments(runtime.Heap),
+                "handles" => Handles(runtime),
+                "roots" => Roots(runtime),
+                "live" => Live(runtime),
+                "refs" => Refs(runtime.Heap, args.Skip(2).Select(a => Convert.ToUInt64(a, 16)).ToArray()),
                 _ => throw new ArgumentException($"unknown mode '{mode}'"),
             };
             Console.Out.Write(result.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
@@ -179,5 +189,122 @@ internal static class Program
             ["subHeaps"] = subHeaps,
             ["segments"] = segments,
         };
+    }
+
+    private static JsonNode Handles(ClrRuntime runtime)
+    {
+        var array = new JsonArray();
+        foreach (ClrHandle handle in runtime.EnumerateHandles())
+        {
+            array.Add(new JsonObject
+            {
+                ["address"] = Hex(handle.Address),
+                ["kind"] = handle.HandleKind.ToString(),
+                ["object"] = Hex(handle.Object.Address),
+                ["dependent"] = Hex(handle.Dependent.Address),
+                ["isStrong"] = handle.IsStrong,
+            });
+        }
+        return array;
+    }
+
+    private static IEnumerable<ClrRoot> SosRoots(ClrRuntime runtime)
+    {
+        foreach (ClrHandle handle in runtime.EnumerateHandles())
+            if (handle.IsStrong)
+                yield return handle;
+        foreach (ClrRoot root in runtime.Heap.EnumerateFinalizerRoots())
+            yield return root;
+        foreach (ClrThread thread in runtime.Threads.Where(t => t.IsAlive))
+            foreach (ClrRoot root in thread.EnumerateStackRoots())
+                yield return root;
+    }
+
+    private static JsonNode Roots(ClrRuntime runtime)
+    {
+        var array = new JsonArray();
+        foreach (ClrRoot root in SosRoots(runtime))
+        {
+            var o = new JsonObject
+            {
+                ["address"] = Hex(root.Address),
+                ["kind"] = root.RootKind.ToString(),
+                ["object"] = Hex(root.Object.Address),
+                ["interior"] = root.IsInterior,
+            };
+            if (root is ClrStackRoot stackRoot)
+            {
+                o["thread"] = stackRoot.StackFrame?.Thread?.OSThreadId ?? 0;
+                o["register"] = stackRoot.RegisterName;
+                o["registerOffset"] = stackRoot.RegisterOffset;
+                o["frameSp"] = Hex(stackRoot.StackFrame?.StackPointer ?? 0);
+                o["method"] = stackRoot.StackFrame?.Method?.Signature;
+            }
+            if (root is ClrHandle handle)
+                o["handleKind"] = handle.HandleKind.ToString();
+            array.Add(o);
+        }
+        return array;
+    }
+
+    private static JsonNode Live(ClrRuntime runtime)
+    {
+        ClrHeap heap = runtime.Heap;
+        var live = new HashSet<ulong>();
+        var todo = new Queue<ulong>();
+        int roots = 0;
+        foreach (ClrRoot root in SosRoots(runtime))
+        {
+            roots++;
+            if (live.Add(root.Object))
+                todo.Enqueue(root.Object);
+        }
+        while (todo.Count > 0)
+        {
+            ClrObject obj = heap.GetObject(todo.Dequeue());
+            foreach (ulong address in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
+                if (live.Add(address))
+                    todo.Enqueue(address);
+        }
+        var byMt = new Dictionary<ulong, (long Count, ulong Size)>();
+        long total = 0;
+        foreach (ClrObject obj in heap.EnumerateObjects())
+        {
+            if (!live.Contains(obj.Address))
+                continue;
+            ulong mt = obj.Type?.MethodTable ?? 0;
+            byMt.TryGetValue(mt, out var e);
+            byMt[mt] = (e.Count + 1, e.Size + obj.Size);
+            total++;
+        }
+        var types = new JsonArray();
+        foreach (var (mt, e) in byMt.OrderBy(kv => kv.Key))
+            types.Add(new JsonObject { ["mt"] = Hex(mt), ["count"] = e.Count, ["totalSize"] = e.Size });
+        return new JsonObject { ["roots"] = roots, ["totalCount"] = total, ["types"] = types };
+    }
+
+    private static JsonNode Refs(ClrHeap heap, ulong[] addresses)
+    {
+        var result = new JsonObject();
+        foreach (ulong address in addresses)
+            result[Hex(address)] = RefsOf(heap, address);
+        return result;
+    }
+
+    private static JsonNode RefsOf(ClrHeap heap, ulong address)
+    {
+        var array = new JsonArray();
+        ClrObject obj = heap.GetObject(address);
+        foreach (ClrReference r in obj.EnumerateReferencesWithFields(carefully: false, considerDependantHandles: true))
+        {
+            array.Add(new JsonObject
+            {
+                ["address"] = Hex(r.Object.Address),
+                ["offset"] = r.Offset,
+                ["isDependent"] = r.IsDependentHandle,
+                ["field"] = r.Field?.Name,
+            });
+        }
+        return array;
     }
 }

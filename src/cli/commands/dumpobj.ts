@@ -1,0 +1,94 @@
+/**
+ * `dumpobj` (`do`): one object's type, size and every field with its value, in SOS's text (strike.cpp PrintObj).
+ */
+import type { ObjectInfo } from '../../heap/object-reader';
+import { ElementType } from '../../runtime/metadata';
+import { addressArg, parseArgs } from '../args';
+import type { Command } from '../command';
+import { hexJson, p16 } from '../format';
+import type { Session } from '../session';
+import { elementTypeName, FIELD_TABLE_HEADER, fieldRowsJson, fieldTableLines, objectReaderOf } from './object-text';
+import { reportNameProblems } from './warnings';
+
+const CONTENT_CHARS = 128;
+
+/** The dumpobj command. */
+export const dumpobjCommand: Command = {
+  name: 'dumpobj',
+  aliases: ['do'],
+  summary: "Show an object's type, size and fields with their values",
+  usage: 'dumpobj [-nofields] <object address>',
+  run(session: Session, args: readonly string[]) {
+    const opts = parseArgs('dumpobj', args, ['nofields'], []);
+    const address = addressArg('dumpobj', opts.positional[0], 'object address');
+    const reader = objectReaderOf(session);
+    const obj = reader.readObject(address);
+    const result = describeObject(session, obj, !opts.flags.has('nofields'));
+    reportNameProblems(session);
+    return result;
+  },
+};
+
+/** The dumpobj text and JSON of a validated object. @throws DumpsleuthError when its fields cannot be read. */
+export function describeObject(session: Session, obj: ObjectInfo, withFields: boolean): { text: string; json: Record<string, unknown> } {
+  const reader = objectReaderOf(session);
+  const names = session.names;
+  const mt = obj.mt;
+  const lines: string[] = [];
+  const json: Record<string, unknown> = {
+    address: hexJson(obj.address),
+    mt: hexJson(mt.address),
+    name: '',
+    size: obj.size,
+    generation: obj.generation ?? null,
+  };
+  if (mt.address === session.heap.freeObjectMethodTable) {
+    lines.push('Free Object', `Size:        ${obj.size}(0x${obj.size.toString(16)}) bytes`);
+    json.name = 'Free';
+    json.fields = [];
+    return { text: lines.join('\n'), json };
+  }
+  const name = names.dacName(mt.address);
+  json.name = name;
+  lines.push(`Name:        ${name}`, `MethodTable: ${p16(mt.address)}`, `Size:        ${obj.size}(0x${obj.size.toString(16)}) bytes`);
+  if (mt.isArray) {
+    const arr = reader.readArray(obj);
+    lines.push(`Array:       Rank ${arr.rank}, Number of elements ${arr.length}, Type ${elementTypeName(arr.elementType)}`);
+    json.array = { rank: arr.rank, length: arr.length, bounds: arr.bounds, lowerBounds: arr.lowerBounds, elementMT: hexJson(arr.elementHandle) };
+    if (arr.elementType === ElementType.I1 || arr.elementType === ElementType.U1 || arr.elementType === ElementType.Char) {
+      const n = Math.min(arr.length, CONTENT_CHARS);
+      const wide = arr.elementType === ElementType.Char;
+      const bytes = session.runtime.memory.read(arr.dataAddress, n * (wide ? 2 : 1));
+      let text = '';
+      for (let i = 0; i < n; i++) {
+        const c = wide ? bytes[2 * i]! + bytes[2 * i + 1]! * 256 : bytes[i]!;
+        text += c < 32 || c > 126 ? '.' : String.fromCharCode(c);
+      }
+      lines.push(`Content:     ${text}`);
+    }
+  } else {
+    lines.push(`File:        ${moduleFile(session, mt.module)}`);
+  }
+  if (mt.isString) {
+    const value = reader.readString(obj.address);
+    lines.push(`String:      ${value}`);
+    json.string = value;
+  }
+  if (withFields) {
+    const rows = reader.fieldRows(mt, obj.address, false);
+    lines.push('Fields:');
+    if (rows.length === 0) lines.push('None');
+    else lines.push(FIELD_TABLE_HEADER, ...fieldTableLines(session, rows));
+    json.fields = fieldRowsJson(session, rows);
+  }
+  return { text: lines.join('\n'), json };
+}
+
+/** The `File:` line's text: the module's path, or SOS's `Unknown Module`. */
+export function moduleFile(session: Session, module: number): string {
+  try {
+    return session.modules.read(module).path || 'Unknown Module';
+  } catch {
+    return 'Unknown Module';
+  }
+}

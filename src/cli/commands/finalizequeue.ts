@@ -1,0 +1,88 @@
+/**
+ * `finalizequeue` (`fq`): per heap the finalization queue's generation ranges and ready list, then statistics of
+ * every finalizable object, in SOS's C# layout (FinalizeQueueCommand). SOS's generation labels follow ClrMD's
+ * reading of the fill pointers (see runtime/gc/finalize-queue.ts `sosGenerations`); ours match them.
+ */
+import { HeapHistogram } from '../../analysis/heap-histogram';
+import { UsageError } from '../../errors';
+import { NO_OBJECT } from '../../heap/object-graph';
+import { forEachFinalizeSlot } from '../../runtime/gc/finalize-queue';
+import { addressArg, parseArgs } from '../args';
+import type { Command } from '../command';
+import { hexJson, n0, right, x12 } from '../format';
+import type { Session } from '../session';
+import { heapStatJson, heapStatLines } from './heap-stat-text';
+import { rootCache } from './root-cache';
+
+/** The finalizequeue command. */
+export const finalizequeueCommand: Command = {
+  name: 'finalizequeue',
+  aliases: ['fq'],
+  summary: 'Objects registered for finalization and those ready for it, per heap, with statistics',
+  usage: 'finalizequeue [-stat] [-short] [-allReady] [-mt <MethodTable>]',
+  run(session: Session, args: readonly string[]) {
+    const opts = parseArgs('finalizequeue', args, ['stat', 'summary', 'short', 'allready', 'detail'], ['mt']);
+    if (opts.positional.length) throw new UsageError(`finalizequeue: unexpected argument "${opts.positional[0]}"`);
+    const stat = opts.flags.has('stat') || opts.flags.has('summary');
+    const short = opts.flags.has('short');
+    if (stat && short) throw new UsageError('finalizequeue: cannot specify both -short and -stat');
+    const mtFilter = opts.values.has('mt') ? addressArg('finalizequeue', opts.values.get('mt'), 'MethodTable') : undefined;
+    const allReady = opts.flags.has('allready');
+    const cache = rootCache(session);
+    const graph = cache.graph;
+    const rt = session.runtime;
+    const queues = cache.finalizeQueues;
+    const lines: string[] = [];
+    const ready = new Set<number>();
+    for (const q of queues) forEachFinalizeSlot(rt, q.ready, (_s, o) => ready.add(o));
+    const live = allReady ? cache.live : undefined;
+    if (!short) {
+      // SyncBlock and RCW cleanup lists are not read yet (no descriptor data for them on .NET 10).
+      lines.push('----------------------------------', '');
+      for (const q of queues) {
+        lines.push(`Heap ${q.heapIndex}`);
+        q.sosGenerations.forEach((r, g) => lines.push(`generation ${g} has ${n0((r.end - r.start) / 8)} objects (${r.start.toString(16)}->${r.end.toString(16)})`));
+        lines.push(`Ready for finalization ${n0((q.ready.end - q.ready.start) / 8)} objects (${q.ready.start.toString(16)}->${q.ready.end.toString(16)})`);
+        lines.push('------------------------------');
+      }
+      lines.push(allReady ? 'Statistics for all finalizable objects that are no longer rooted:' : 'Statistics for all finalizable objects (including all objects ready for finalization):');
+    }
+    const histogram = new HeapHistogram();
+    const objects: { address: number; mt: number; size: number }[] = [];
+    for (const q of queues) {
+      forEachFinalizeSlot(rt, q.sosAll, (_slot, o) => {
+        const i = graph.indexOf(o);
+        if (i === NO_OBJECT) return;
+        const mt = graph.mts[i]!;
+        if (mtFilter !== undefined && mt !== mtFilter) return;
+        if (live && !(ready.has(o) || !live[i])) return;
+        histogram.add(mt, graph.sizes[i]!);
+        objects.push({ address: o, mt, size: graph.sizes[i]! });
+      });
+    }
+    if (short) {
+      for (const o of objects) lines.push(x12(o.address));
+    } else {
+      if (!stat && objects.length > 0) {
+        lines.push(`${right('Address', 16)} ${right('MT', 16)} ${right('Size', 14)}`);
+        for (const o of objects) lines.push(`${right(x12(o.address), 16)} ${right(x12(o.mt), 16)} ${right(n0(o.size), 14)} `);
+        lines.push('');
+      }
+      lines.push(...heapStatLines(session, histogram));
+    }
+    return {
+      text: lines.join('\n'),
+      json: {
+        heaps: queues.map((q) => ({
+          heap: q.heapIndex,
+          generations: q.sosGenerations.map((r) => ({ start: hexJson(r.start), end: hexJson(r.end), count: (r.end - r.start) / 8 })),
+          ready: { start: hexJson(q.ready.start), end: hexJson(q.ready.end), count: (q.ready.end - q.ready.start) / 8 },
+        })),
+        types: heapStatJson(session, histogram),
+        totalCount: histogram.totalCount,
+        totalSize: histogram.totalSize,
+        ...(stat ? {} : { objects: objects.map((o) => ({ address: hexJson(o.address), mt: hexJson(o.mt), size: o.size })) }),
+      },
+    };
+  },
+};

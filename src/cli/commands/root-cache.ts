@@ -1,0 +1,109 @@
+/**
+ * Per-session caches for the root and retention commands: GC handles, finalizer queues, the object graph with its
+ * reverse index, the roots, and the live set are built once per loaded dump and reused by later commands.
+ */
+import { markLive } from '../../analysis/liveness';
+import { ObjectGraph } from '../../heap/object-graph';
+import { collectNonStackRoots, collectStackRoots, type GcRoot, type RootInputs } from '../../heap/roots';
+import { readFinalizeQueues, type FinalizeQueue } from '../../runtime/gc/finalize-queue';
+import { readGcHandles, type GcHandle } from '../../runtime/gc/handle-table';
+import { readThreads } from '../../runtime/thread-store';
+import type { Session } from '../session';
+import { reportWalkProblems } from './warnings';
+
+/** What the root commands share within one session. */
+export class RootCache {
+  private handlesValue?: GcHandle[];
+  private queuesValue?: FinalizeQueue[];
+  private graphValue?: ObjectGraph;
+  private nonStackValue?: GcRoot[];
+  private stackValue?: GcRoot[];
+  private liveValue?: Uint8Array;
+  /** Milliseconds spent building the graph (for `info`-style reporting and the bench). */
+  graphBuildMs = 0;
+
+  constructor(private readonly session: Session) {}
+
+  get handles(): GcHandle[] {
+    return (this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars));
+  }
+
+  get finalizeQueues(): FinalizeQueue[] {
+    return (this.queuesValue ??= readFinalizeQueues(this.session.runtime, this.session.heap));
+  }
+
+  /** The object graph, with dependent-handle edges; walk problems become session warnings. */
+  get graph(): ObjectGraph {
+    if (!this.graphValue) {
+      const s = this.session;
+      const t0 = Date.now();
+      const dependents = this.handles.filter((h) => h.kind === 'dependent' && h.secondary !== 0).map((h) => ({ primary: h.target, secondary: h.secondary }));
+      this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents);
+      this.graphBuildMs = Date.now() - t0;
+    }
+    this.reportGraphProblems();
+    return this.graphValue;
+  }
+
+  /** True once roots have been gathered in this session (SOS prints its caching notice only the first time). */
+  get hasRoots(): boolean {
+    return this.nonStackValue !== undefined;
+  }
+
+  /** Strong handle roots and finalizer roots. */
+  get nonStackRoots(): GcRoot[] {
+    return (this.nonStackValue ??= collectNonStackRoots(this.inputs()));
+  }
+
+  /** Stack roots of live threads (conservative until precise stack roots are plugged into heap/roots.ts). */
+  get stackRoots(): GcRoot[] {
+    // Interior words count: precise roots include interior pointers (e.g. a statics base inside its object[]).
+    return (this.stackValue ??= collectStackRoots(this.inputs(), { interior: true }));
+  }
+
+  /** All roots in SOS's order: handles, finalizer queue, stacks. */
+  roots(includeStacks: boolean): GcRoot[] {
+    return includeStacks ? [...this.nonStackRoots, ...this.stackRoots] : this.nonStackRoots;
+  }
+
+  /** One byte per graph object: 1 when reachable from a root (stacks included). */
+  get live(): Uint8Array {
+    return (this.liveValue ??= markLive(this.graph, this.roots(true)));
+  }
+
+  /** Adds warnings that say which answers may be incomplete. */
+  reportGraphProblems(): void {
+    const g = this.graphValue;
+    if (!g) return;
+    reportWalkProblems(this.session, g.problems.walk);
+    if (g.problems.collectibleObjects > 0) {
+      this.session.warn(`${g.problems.collectibleObjects} types are collectible: their LoaderAllocator reference is not followed (the runtime's descriptor does not describe it)`);
+    }
+    if (g.problems.unreadable.length > 0) {
+      this.session.warn(`references of ${g.problems.unreadable.length} objects could not be read (first at 0x${g.problems.unreadable[0]!.address.toString(16)}: ${g.problems.unreadable[0]!.reason})`);
+    }
+  }
+
+  private inputs(): RootInputs {
+    const s = this.session;
+    return {
+      runtime: s.runtime,
+      graph: this.graph,
+      handles: this.handles,
+      finalizeQueues: this.finalizeQueues,
+      threads: readThreads(s.runtime),
+      coreThreads: s.dump.threads,
+      segments: s.dump.segments,
+      freeMethodTable: s.heap.freeObjectMethodTable,
+    };
+  }
+}
+
+const caches = new WeakMap<Session, RootCache>();
+
+/** The root cache of a session (created on first use). */
+export function rootCache(session: Session): RootCache {
+  let c = caches.get(session);
+  if (!c) caches.set(session, (c = new RootCache(session)));
+  return c;
+}

@@ -1,0 +1,183 @@
+/**
+ * GC handles from the handle tables: `g_HandleTableMap` → buckets → one `HandleTable` per slot → `TableSegment`
+ * chain → blocks of 64 handles (research/gc-net10.md §5; dotnet/runtime src/coreclr/gc/handletablepriv.h).
+ * .NET 10's contract descriptor does not describe these, so the fixed 64-bit layouts live here, each checked
+ * (segment alignment, the segment's back-pointer to its table, line counters) before any handle is believed.
+ */
+import { LayoutCheckError, LimitExceededError } from '../../errors';
+import type { DotNetRuntime } from '../dotnet-runtime';
+import type { GcDacVars } from './gc-dac-vars';
+
+/** Handle kinds by their runtime number (gcinterface.h `HandleType`); names in the JSON's camelCase. */
+export const HANDLE_KIND_NAMES = [
+  'weakShort',
+  'weakLong',
+  'strong',
+  'pinned',
+  'variable',
+  'refCounted',
+  'dependent',
+  'asyncPinned',
+  'sizedRef',
+  'weakWinRT',
+  'weakInteriorPointer',
+  'crossReference',
+] as const;
+
+/** A handle kind name. */
+export type HandleKind = (typeof HANDLE_KIND_NAMES)[number];
+
+/** One GC handle with a non-null target. */
+export interface GcHandle {
+  /** The handle's own address (what SOS prints in the Handle column). */
+  readonly address: number;
+  readonly kind: HandleKind;
+  /** The runtime's handle type number. */
+  readonly type: number;
+  /** The object the handle refers to. */
+  readonly target: number;
+  /** The extra info word: the secondary object of a dependent handle, the interior location of a weak interior
+   * pointer handle, the context of a cross-reference handle; 0 otherwise or when absent. */
+  readonly secondary: number;
+  /** Index of the bucket (0 is the global handle store) and of the slot (per processor on server GC). */
+  readonly bucket: number;
+  readonly slot: number;
+}
+
+/** True for the kinds the GC treats as roots (ClrMD `ClrHandle.IsStrong`; ref-counted handles count as strong
+ * because their count is not readable without the COM interop data). */
+export function isStrongHandleKind(kind: HandleKind): boolean {
+  return kind === 'strong' || kind === 'pinned' || kind === 'asyncPinned' || kind === 'sizedRef' || kind === 'refCounted';
+}
+
+const HANDLE_SEGMENT_SIZE = 0x10000;
+const HANDLE_HEADER_SIZE = 0x1000;
+const HANDLES_PER_BLOCK = 64;
+const BLOCKS_PER_SEGMENT = 120;
+const BLOCK_INVALID = 0xff;
+const TABLE_MAP_SIZE = 10;
+const MAX_MAPS = 1024;
+const MAX_SLOTS = 1024;
+const MAX_SEGMENTS = 65536;
+
+/** TableSegment offsets (packed, 64-bit) that depend on HANDLE_MAX_INTERNAL_TYPES (13 on .NET 10, 12 before). */
+interface SegmentLayout {
+  readonly types: number;
+  readonly segmentListInTable: number;
+  readonly nextSegment: number;
+  readonly handleTable: number;
+  readonly emptyLine: number;
+}
+const LAYOUTS: readonly SegmentLayout[] = [
+  { types: 13, segmentListInTable: 0x38, nextSegment: 0x7ce, handleTable: 0x7d6, emptyLine: 0x7e0 },
+  { types: 12, segmentListInTable: 0x30, nextSegment: 0x7c8, handleTable: 0x7d0, emptyLine: 0x7da },
+];
+const Seg = { rgAllocation: 0x1e0, rgBlockType: 0x618, rgUserData: 0x690, rgTail: 0x780 } as const;
+
+/** Order in which SOS's DAC handle walker lists kinds (daccess.cpp default type list first, then the rest). */
+const KIND_ORDER = [0, 1, 2, 3, 6, 8, 5, 7, 9, 10, 11, 4];
+
+/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them.
+ * @throws LayoutCheckError when a table or segment fails its checks; LimitExceededError on runaway lists. */
+export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars): GcHandle[] {
+  const m = rt.memory;
+  const out: GcHandle[] = [];
+  let map = vars.handleTableMap;
+  let bucketBase = 0;
+  const seenMaps = new Set<number>();
+  while (map !== 0) {
+    if (seenMaps.has(map) || seenMaps.size >= MAX_MAPS) throw new LimitExceededError('the handle table map list does not end');
+    seenMaps.add(map);
+    const buckets = m.readPointer(map);
+    for (let i = 0; i < TABLE_MAP_SIZE && buckets !== 0; i++) {
+      const bucket = m.readPointer(buckets + i * 8);
+      if (bucket === 0) continue;
+      const tables = m.readPointer(bucket);
+      // Workstation GC has one table per bucket; server GC one per processor, and .NET 10 records the count
+      // nowhere, so walk until a slot is null or does not validate (gc-net10.md §5.1).
+      const maxSlots = vars.isServer ? MAX_SLOTS : 1;
+      for (let j = 0; j < maxSlots; j++) {
+        if (!m.isMapped(tables + j * 8, 8)) break;
+        // Past the last slot lies unrelated memory: a word that cannot be a pointer ends the walk.
+        if (m.readU32(tables + j * 8 + 4) >= 0x200000) break;
+        const table = m.readPointer(tables + j * 8);
+        if (table === 0) break;
+        const layout = detectLayout(rt, table);
+        if (layout === undefined) {
+          if (j === 0) throw new LayoutCheckError(`handle table 0x${table.toString(16)} (bucket ${bucketBase + i}) does not validate`);
+          break;
+        }
+        readTable(rt, table, layout, bucketBase + i, j, out);
+      }
+    }
+    map = m.readPointer(map + 8);
+    bucketBase += TABLE_MAP_SIZE;
+  }
+  return out;
+}
+
+function detectLayout(rt: DotNetRuntime, table: number): SegmentLayout | undefined {
+  const m = rt.memory;
+  if (table % 8 !== 0 || !m.isMapped(table, 0x40)) return undefined;
+  for (const layout of LAYOUTS) {
+    const seg = m.readPointer(table + layout.segmentListInTable);
+    if (seg === 0 || seg % HANDLE_SEGMENT_SIZE !== 0 || !m.isMapped(seg + layout.handleTable, 8)) continue;
+    if (m.readPointer(seg + layout.handleTable) === table) return layout;
+  }
+  return undefined;
+}
+
+function readTable(rt: DotNetRuntime, table: number, layout: SegmentLayout, bucket: number, slot: number, out: GcHandle[]): void {
+  const m = rt.memory;
+  const dataBlockType = layout.types - 1;
+  let seg = m.readPointer(table + layout.segmentListInTable);
+  let count = 0;
+  while (seg !== 0) {
+    if (++count > MAX_SEGMENTS) throw new LimitExceededError(`handle table 0x${table.toString(16)} has more than ${MAX_SEGMENTS} segments`);
+    if (seg % HANDLE_SEGMENT_SIZE !== 0 || m.readPointer(seg + layout.handleTable) !== table) {
+      throw new LayoutCheckError(`handle segment 0x${seg.toString(16)} does not point back to its table 0x${table.toString(16)}`);
+    }
+    const emptyLine = m.readU8(seg + layout.emptyLine);
+    if (emptyLine > BLOCKS_PER_SEGMENT) throw new LayoutCheckError(`handle segment 0x${seg.toString(16)} has empty line ${emptyLine}`);
+    const header = m.read(seg, HANDLE_HEADER_SIZE).slice();
+    for (const type of KIND_ORDER) {
+      if (type >= dataBlockType) continue;
+      const tail = header[Seg.rgTail + type]!;
+      if (tail === BLOCK_INVALID) continue;
+      if (tail >= emptyLine) throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: type ${type} chain starts past the used blocks`);
+      // The chain is circular: the tail's successor is the head.
+      const head = header[Seg.rgAllocation + tail]!;
+      let block = head;
+      let steps = 0;
+      do {
+        if (block >= emptyLine || ++steps > BLOCKS_PER_SEGMENT) {
+          throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: type ${type} block chain is broken`);
+        }
+        if (header[Seg.rgBlockType + block] !== type) {
+          throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: block ${block} on the type ${type} chain has type ${header[Seg.rgBlockType + block]}`);
+        }
+        readBlock(rt, seg, header, block, type, bucket, slot, out);
+        block = header[Seg.rgAllocation + block]!;
+      } while (block !== head);
+    }
+    seg = m.readPointer(seg + layout.nextSegment);
+  }
+}
+
+function readBlock(rt: DotNetRuntime, seg: number, header: Uint8Array, block: number, type: number, bucket: number, slot: number, out: GcHandle[]): void {
+  const m = rt.memory;
+  const first = seg + HANDLE_HEADER_SIZE + block * HANDLES_PER_BLOCK * 8;
+  const userBlock = header[Seg.rgUserData + block]!;
+  const kind = HANDLE_KIND_NAMES[type]!;
+  for (let k = 0; k < HANDLES_PER_BLOCK; k++) {
+    const address = first + k * 8;
+    // Free and cached handles hold null; SOS counts only non-null ones.
+    const lo = m.readU32(address);
+    const hi = m.readU32(address + 4);
+    if (lo === 0 && hi === 0) continue;
+    const target = m.readPointer(address);
+    let secondary = 0;
+    if (userBlock !== BLOCK_INVALID) secondary = m.readPointer(seg + HANDLE_HEADER_SIZE + (userBlock * HANDLES_PER_BLOCK + k) * 8);
+    out.push({ address, kind, type, target, secondary, bucket, slot });
+  }
+}

@@ -7,6 +7,8 @@ import { findCommand, COMMANDS } from './commands';
 import type { CommandResult } from './command';
 import { runRepl } from './repl';
 import { Session } from './session';
+import { setWalkProgressSink } from '../heap/walk-progress';
+import { terminalProgress } from './progress';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
        dumpsleuth demo [--json]
@@ -87,7 +89,14 @@ export function runCommand(session: Session, words: readonly string[], json: boo
     if (name === undefined) return 0;
     const cmd = findCommand(name);
     if (!cmd) throw new UsageError(`unknown command "${name}" (try "help")`);
-    const result: CommandResult = cmd.run(session, cleanArgs);
+    // Long walks draw a progress line on a terminal; JSON and pipes stay clean.
+    setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heap'));
+    let result: CommandResult;
+    try {
+      result = cmd.run(session, cleanArgs);
+    } finally {
+      setWalkProgressSink(undefined);
+    }
     const warnings = session.takeWarnings();
     if (truncation !== undefined && !warnings.includes(truncation)) warnings.unshift(truncation);
     if (wantJson) {

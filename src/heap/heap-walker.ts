@@ -6,6 +6,7 @@ import type { MemoryReader } from '../dump/memory-reader';
 import type { GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
 import { MethodTableIndex } from './method-table-index';
+import { walkProgressSink } from './walk-progress';
 
 /** A place where the walk could not go on: the rest of that segment was skipped. */
 export interface WalkProblem {
@@ -40,9 +41,19 @@ export function forEachObject(
 ): WalkProblem[] {
   const problems: WalkProblem[] = [];
   const window = new WalkWindow(memory);
-  for (const seg of heap.segments) {
-    if (filter && !filter(seg)) continue;
-    walkSegment(heap, mts, window, seg, index, visit, problems);
+  const segments = filter ? heap.segments.filter(filter) : heap.segments;
+  const sink = walkProgressSink();
+  const total = sink ? segments.reduce((a, s) => a + (s.end - s.start), 0) : 0;
+  let done = 0;
+  if (sink) window.onFill = () => sink.update(done + (window.start - window.segmentStart), total, 0);
+  try {
+    for (const seg of segments) {
+      window.segmentStart = seg.start;
+      walkSegment(heap, mts, window, seg, index, visit, problems);
+      done += seg.end - seg.start;
+    }
+  } finally {
+    sink?.done();
   }
   return problems;
 }
@@ -53,6 +64,10 @@ class WalkWindow {
   readonly u32 = new Uint32Array(this.bytes.buffer);
   start = 0;
   end = 0;
+  /** Start of the segment being walked, for progress. */
+  segmentStart = 0;
+  /** Called after each refill (progress reporting); a no-op unless a sink is installed. */
+  onFill: () => void = () => {};
   constructor(private readonly memory: MemoryReader) {}
 
   /** Refills from `address` (8-aligned); returns the number of bytes now available from it. */
@@ -71,6 +86,7 @@ class WalkWindow {
     }
     this.start = address;
     this.end = address + n;
+    this.onFill();
     return n;
   }
 }

@@ -7,6 +7,8 @@
  */
 import type { CoreThread } from '../dump/core-notes';
 import type { DotNetRuntime } from '../runtime/dotnet-runtime';
+import { DumpsleuthError } from '../errors';
+import { enumerateStackRoots } from '../runtime/code/stack-roots';
 import { forEachFinalizeSlot, type FinalizeQueue } from '../runtime/gc/finalize-queue';
 import { isStrongHandleKind, type GcHandle } from '../runtime/gc/handle-table';
 import type { ClrThread } from '../runtime/thread-store';
@@ -36,10 +38,32 @@ export interface GcRoot {
 export type StackRootSource = (rt: DotNetRuntime, thread: ClrThread, core: CoreThread | undefined) => StackRoot[] | undefined;
 
 /**
- * The precise stack-root source (managed unwinding + GC info decoding in src/runtime/code). Until it exists this is
- * undefined and every thread is scanned conservatively; plugging it in is this one line.
+ * The precise stack-root source: managed unwinding + GC info decoding (src/runtime/code/stack-roots.ts). A thread it
+ * cannot fully decode (a transition Frame's arguments, an undecodable method) is scanned conservatively instead, so
+ * a root is never missed; such roots are labelled conservative.
  */
-const PRECISE_STACK_ROOTS: StackRootSource | undefined = undefined;
+function preciseStackRoots(methodName?: (md: number) => string | undefined): StackRootSource {
+  return (rt, thread, core) => {
+    if (!core) return undefined;
+    let result;
+    try {
+      result = enumerateStackRoots(rt, thread, core.registers);
+    } catch (e) {
+      if (e instanceof DumpsleuthError) return undefined;
+      throw e;
+    }
+    if (result.undecoded.length > 0) return undefined;
+    return result.roots.map((x) => ({
+      address: x.location.kind === 'stack' ? x.location.address : 0,
+      object: x.value,
+      value: x.value,
+      ...(x.location.kind === 'register' ? { register: x.location.name } : x.slot ? { register: x.slot.register, registerOffset: x.slot.offset } : {}),
+      frame: { stackPointer: x.frameSp, instructionPointer: x.frameIp, ...(methodName ? { method: methodName(x.methodDesc) } : {}) },
+      interior: x.interior,
+      precise: true,
+    }));
+  };
+}
 
 /** What the root enumeration reads. */
 export interface RootInputs {
@@ -51,6 +75,10 @@ export interface RootInputs {
   readonly coreThreads: readonly CoreThread[];
   readonly segments: readonly { readonly vaddr: number; readonly memsz: number }[];
   readonly freeMethodTable: number;
+  /** Names a MethodDesc for stack-root frame lines (optional: frames are then shown by address only). */
+  readonly methodName?: (md: number) => string | undefined;
+  /** Use only the conservative scan (for comparison and as a fallback switch). */
+  readonly conservativeOnly?: boolean;
 }
 
 /** Handle and finalizer roots (what `gcroot -nostacks` uses), in SOS's order. @throws UnmappedAddressError when a
@@ -76,10 +104,11 @@ export function isLiveThread(t: ClrThread): boolean {
 export function collectStackRoots(inputs: RootInputs, options: { interior?: boolean } = {}): GcRoot[] {
   const out: GcRoot[] = [];
   const cores = new Map(inputs.coreThreads.map((c) => [c.tid, c]));
+  const precise = inputs.conservativeOnly ? undefined : preciseStackRoots(inputs.methodName);
   for (const t of inputs.threads) {
     if (!isLiveThread(t)) continue;
     const core = cores.get(t.osId);
-    let roots = PRECISE_STACK_ROOTS ? PRECISE_STACK_ROOTS(inputs.runtime, t, core) : undefined;
+    let roots = precise ? precise(inputs.runtime, t, core) : undefined;
     if (roots === undefined && core !== undefined) {
       const end = stackMappingEnd(inputs.segments, core.stackPointer);
       roots = scanStackConservatively(inputs.runtime.memory, inputs.graph, core, end, {

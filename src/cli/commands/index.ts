@@ -21,9 +21,15 @@ import { dumpobjCommand } from './dumpobj';
 import { dumparrayCommand } from './dumparray';
 import { dumpvcCommand } from './dumpvc';
 import { dumpmtCommand } from './dumpmt';
+import { uCommand } from './u';
+import { analyzeCommand } from './analyze';
+import { dominatorsCommand } from './dominators';
+import { retainedCommand } from './retained';
+import { gcinfoCommand } from './gcinfo';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
+  analyzeCommand,
   infoCommand,
   threadsCommand,
   dumpheapCommand,
@@ -36,6 +42,8 @@ export const COMMANDS: readonly Command[] = [
   dumpmdCommand,
   dumpdelegateCommand,
   clrstackCommand,
+  uCommand,
+  gcinfoCommand,
   gchandlesCommand,
   gcrootCommand,
   finalizequeueCommand,
@@ -43,6 +51,8 @@ export const COMMANDS: readonly Command[] = [
   dumpstackobjectsCommand,
   verifyheapCommand,
   pathtoCommand,
+  dominatorsCommand,
+  retainedCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -9,6 +9,7 @@ import { readFinalizeQueues, type FinalizeQueue } from '../../runtime/gc/finaliz
 import { readGcHandles, type GcHandle } from '../../runtime/gc/handle-table';
 import { readThreads } from '../../runtime/thread-store';
 import type { Session } from '../session';
+import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { reportWalkProblems } from './warnings';
 
 /** What the root commands share within one session. */
@@ -95,6 +96,13 @@ export class RootCache {
       coreThreads: s.dump.threads,
       segments: s.dump.segments,
       freeMethodTable: s.heap.freeObjectMethodTable,
+      methodName: (md) => {
+        try {
+          return codeResolverOf(s).methodDescs.name(md);
+        } catch {
+          return undefined;
+        }
+      },
     };
   }
 }

@@ -50,6 +50,7 @@ export interface ThreadSeed {
 }
 
 const MAX_FRAMES = 100_000;
+const RESUMABLE_FRAMES = new Set(['ResumableFrame', 'RedirectedThreadFrame']);
 const MAX_EXPLICIT_FRAMES = 100_000;
 // AMD64 CONTEXT offsets (winnt.h / pal.h): integer registers from Rax at 120 in UNWIND_CODE order, Rip at 248.
 const CONTEXT_RAX = 120;
@@ -138,8 +139,11 @@ export class StackWalker {
       const updated = this.contextFromFrame(f, ctx);
       if (updated) {
         ctx = updated;
-        frames.push(this.frameEntry(f, ctx.rip));
-        active = false;
+        const entry = this.frameEntry(f, ctx.rip);
+        frames.push(entry);
+        // A resumable Frame (FRAME_ATTR_RESUMABLE: a thread redirected for suspension) restores a full context in
+        // which the next managed frame is active again (stackwalk.cpp sets `isFirst` from the Frame's attributes).
+        active = entry.kind === 'frame' && RESUMABLE_FRAMES.has(entry.name);
       } else if (!initial) {
         frames.push(this.frameEntry(f, ctx.rip));
       }

@@ -1,0 +1,127 @@
+/**
+ * `analyze`: from symptom to culprit in one command — every leak rule over the dump, findings ordered by impact,
+ * each with its verdict, counts, retained bytes, the chain root → … → symptom with field names, the culprit, a
+ * confidence, and the SOS-style commands that prove each link. `--json` prints issue 6's `{"findings": [...]}`.
+ * Also the place the session's analysis context is built (dominators and retained share it).
+ */
+import { AnalysisContext } from '../../analysis/analysis-context';
+import { allRules, analyze } from '../../analysis/analyze';
+import { findingJson, type Finding } from '../../analysis/finding';
+import { UsageError } from '../../errors';
+import { codeResolverOf } from '../../runtime/code/code-resolver';
+import { readThreads } from '../../runtime/thread-store';
+import { numberArg, parseArgs } from '../args';
+import type { Command } from '../command';
+import { n0 } from '../format';
+import type { Session } from '../session';
+import { walkManagedThread } from './clrstack';
+import { delegateReaderOf } from './dumpdelegate';
+import { referenceNamer } from './gcroot';
+import { objectReaderOf } from './object-text';
+import { rootCache } from './root-cache';
+
+const contexts = new WeakMap<Session, Map<string, AnalysisContext>>();
+
+/** The session's analysis context for a set of user assemblies (built on first use, then reused). */
+export function analysisContextOf(session: Session, userAssemblies: readonly string[] = []): AnalysisContext {
+  let byKey = contexts.get(session);
+  if (!byKey) contexts.set(session, (byKey = new Map()));
+  const key = userAssemblies.join('\n').toLowerCase();
+  let ctx = byKey.get(key);
+  if (!ctx) {
+    const other = [...byKey.values()][0];
+    if (other) ctx = other.withUserAssemblies(userAssemblies);
+    else {
+      const cache = rootCache(session);
+      ctx = new AnalysisContext({
+        runtime: session.runtime,
+        heap: session.heap,
+        handles: cache.handles,
+        finalizeQueues: cache.finalizeQueues,
+        walkThread: (t) => walkManagedThread(session, t),
+        methodTables: session.methodTables,
+        modules: session.modules,
+        names: session.names,
+        graph: cache.graph,
+        roots: cache.roots(true),
+        threads: readThreads(session.runtime),
+        objects: objectReaderOf(session),
+        delegates: delegateReaderOf(session),
+        code: codeResolverOf(session),
+        namer: referenceNamer(session),
+        userAssemblies,
+        warn: (m) => session.warn(m),
+      });
+    }
+    byKey.set(key, ctx);
+  }
+  if (rootCache(session).stackRoots.some((r) => !r.precise)) {
+    session.warn('stack roots come from a conservative scan of each thread stack (possible roots, not GC-info exact)');
+  }
+  return ctx;
+}
+
+/** The analyze command. */
+export const analyzeCommand: Command = {
+  name: 'analyze',
+  aliases: ['leaks'],
+  summary: 'Run the leak rules: findings by impact, each with its retention chain, culprit method and the commands that prove it',
+  usage: 'analyze [-rule <id>] [--user-assembly <name>[,<name>...]] [-limit <n>] [-list]',
+  run(session: Session, args: readonly string[]) {
+    const opts = parseArgs('analyze', args, ['list'], ['rule', 'user-assembly', 'limit']);
+    if (opts.positional.length > 0) throw new UsageError(`analyze: unexpected argument "${opts.positional[0]}"`);
+    if (opts.flags.has('list')) {
+      const rules = allRules();
+      return { text: rules.map((r) => `${r.id.padEnd(28)} ${r.description}`).join('\n'), json: { rules: rules.map((r) => ({ id: r.id, description: r.description })) } };
+    }
+    const limit = opts.values.has('limit') ? numberArg('analyze', opts.values.get('limit')!, 'limit') : undefined;
+    const users = (opts.values.get('user-assembly') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const ctx = analysisContextOf(session, users);
+    const ruleId = opts.values.get('rule');
+    const result = analyze(ctx, ruleId !== undefined ? { ruleId } : {});
+    const shown = limit !== undefined ? result.findings.slice(0, limit) : result.findings;
+    return {
+      text: reportText(ctx, shown, result.findings.length, result.rules),
+      json: { findings: shown.map(findingJson) },
+    };
+  },
+};
+
+/** The text report. */
+function reportText(ctx: AnalysisContext, findings: readonly Finding[], total: number, rules: readonly string[]): string {
+  const bySeverity = (s: string) => findings.filter((f) => f.severity === s).length;
+  const lines: string[] = [];
+  lines.push(
+    `${n0(ctx.graph.count)} objects, ${n0(ctx.roots.length)} strong roots; rules: ${rules.join(', ')}`,
+    `${total} finding${total === 1 ? '' : 's'}: ${bySeverity('error')} error, ${bySeverity('warning')} warning, ${bySeverity('info')} info${findings.length < total ? ` (showing ${findings.length})` : ''}`,
+  );
+  findings.forEach((f, k) => {
+    lines.push('', `${k + 1}. [${f.severity}] ${f.title}`);
+    lines.push(`   ${f.verdict}`);
+    lines.push(`   Objects: ${n0(f.objectCount)}   Retained: ${n0(f.retainedBytes)} bytes   Confidence: ${f.confidence}   Rule: ${f.rule}`);
+    if (f.culprit) {
+      lines.push(`   Culprit: ${f.culprit.method}`);
+      lines.push(`            type ${f.culprit.type}, module ${f.culprit.module}`);
+      lines.push(`            ${f.culprit.evidence}`);
+    }
+    const root = f.details?.root as { kind?: string; address?: string } | undefined;
+    if (f.chain.length > 0) {
+      lines.push('   Chain (root → symptom):');
+      if (root?.kind) lines.push(`      ${root.kind === 'stack' ? 'stack root' : root.kind === 'finalizer' ? 'finalizer queue' : `${root.kind} handle`} ${root.address ?? ''}`.trimEnd());
+      for (const step of f.chain) lines.push(`      ${step.field !== undefined ? `.${step.field} → ` : ''}${step.type}`);
+    }
+    const ops = f.details?.operations as { address: string; type: string; state: string; label: string; pending: boolean | null }[] | undefined;
+    if (ops && ops.length > 0) {
+      lines.push('   Async operations on the chain:');
+      for (const o of ops) lines.push(`      ${o.address} ${o.label}: ${o.state}${o.pending === true ? ' (pending)' : o.pending === false ? ' (done)' : ''}`);
+    }
+    const state = f.details?.stateObject as { address: string; type: string; field: string } | undefined;
+    if (state) lines.push(`   State object: ${state.address} ${state.type} (its ${state.field} holds the same callback)`);
+    if (f.examples.length > 0) lines.push(`   Examples: ${f.examples.map((a) => '0x' + a.toString(16)).join(' ')}`);
+    if (f.verify.length > 0) {
+      lines.push('   Verify:');
+      for (const v of f.verify) lines.push(`      ${v}`);
+    }
+  });
+  return lines.join('\n');
+}

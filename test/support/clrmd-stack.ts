@@ -1,0 +1,63 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildDotnetProject, CaptureError, findDotnet, findRepoRoot, hashKey, runProcess, tail, type BuiltProject } from '../../src/capture';
+import { readOracleCache, writeOracleCache } from './oracle-cache';
+
+/** One stack root as the DAC reports it (IAbstractThreadHelpers.EnumerateStackRoots), hex strings for addresses. */
+export interface ClrmdRawStackRoot {
+  readonly ip: string;
+  readonly sp: string;
+  readonly internalFrame: string;
+  /** The slot's address; "0x0" for a register. */
+  readonly address: string;
+  /** The slot's raw value. */
+  readonly object: string;
+  readonly interior: boolean;
+  readonly pinned: boolean;
+  readonly register: string | null;
+  readonly registerOffset: number;
+  readonly methodDesc: string;
+  readonly method: string | null;
+}
+
+/** One stack root as ClrThread.EnumerateStackRoots reports it (interior pointers resolved to their object). */
+export interface ClrmdResolvedStackRoot {
+  readonly address: string;
+  readonly object: string;
+  readonly interior: boolean;
+  readonly pinned: boolean;
+  readonly register: string | null;
+  readonly frameSp: string;
+  readonly frameIp: string;
+}
+
+/** The oracle's answer: every live managed thread's stack roots. */
+export interface ClrmdStackRoots {
+  readonly threads: readonly { readonly osId: number; readonly managedId: number; readonly raw: readonly ClrmdRawStackRoot[]; readonly resolved: readonly ClrmdResolvedStackRoot[] }[];
+}
+
+let built: Promise<BuiltProject> | undefined;
+
+/** Builds the stack-root oracle (test/oracles/clrmd-stack) once per process; throws CaptureError on failure. */
+export function buildClrmdStackOracle(): Promise<BuiltProject> {
+  built ??= buildDotnetProject(path.join(findRepoRoot(), 'test', 'oracles', 'clrmd-stack'), 'ClrmdStackOracle').catch((error: unknown) => {
+    built = undefined;
+    throw error;
+  });
+  return built;
+}
+
+/** Runs the stack-root oracle on a dump (cached next to the dump); throws CaptureError when it fails. */
+export async function runClrmdStackRoots(dumpPath: string): Promise<ClrmdStackRoots> {
+  const oracle = await buildClrmdStackOracle();
+  const name = `clrmd-stack-roots-${hashKey({ oracle: oracle.sourceHash }).slice(0, 20)}.json`;
+  const cached = readOracleCache(dumpPath, name);
+  if (cached !== undefined) return JSON.parse(cached) as ClrmdStackRoots;
+  if (!fs.existsSync(dumpPath)) throw new CaptureError(`dump ${dumpPath} does not exist`);
+  const dotnet = await findDotnet();
+  const result = await runProcess(dotnet, [oracle.assemblyPath, dumpPath], { timeoutMs: 15 * 60_000 });
+  if (result.code !== 0) throw new CaptureError(`ClrMD stack-root oracle on ${dumpPath} failed (exit code ${result.code})`, tail(`${result.stderr}\n${result.stdout}`));
+  const parsed = JSON.parse(result.stdout) as ClrmdStackRoots;
+  writeOracleCache(dumpPath, name, result.stdout);
+  return parsed;
+}

@@ -16,7 +16,6 @@ import { readStaticsBases, type StaticsBases } from '../runtime/statics';
 import { forEachObject } from './heap-walker';
 
 const POINTER = 8;
-const MIN_OBJECT_SIZE = 24;
 const MAX_STRING_CHARS = 0x200000;
 const MAX_ARRAY_RANK = 32;
 const FIELD_LITERAL = 0x40;
@@ -117,7 +116,8 @@ export class ObjectReader {
     }
     let size = mt.baseSize;
     if (mt.componentSize !== 0) size += m.readU32(address + POINTER) * mt.componentSize;
-    if (size < MIN_OBJECT_SIZE) size = MIN_OBJECT_SIZE;
+    // The DAC (dumpobj) reports the raw size: 22 for the empty string; only the ClrMD-based commands round up to the
+    // 24-byte minimum object (dumpheap, objsize).
     return { address, mt, size, segment, generation: segment ? generationOf(segment) : undefined };
   }
 

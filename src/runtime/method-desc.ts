@@ -14,10 +14,13 @@ import type { ModuleReader } from './loader';
 import type { MethodTableInfo, MethodTableReader } from './method-table';
 import { formatSigParams, type SigFormatContext } from './metadata';
 import type { ModuleMetadata } from './module-metadata';
-import type { TypeNameResolver } from './type-names';
+import type { TypeNameNode, TypeNameResolver } from './type-names';
 
 const CLASSIFICATION_MASK = 0x7;
 const CLASSIFICATION_ARRAY = 4;
+const CLASSIFICATION_INSTANTIATED = 5;
+const CLASSIFICATION_DYNAMIC = 7;
+const MAX_METHOD_GENERIC_ARGS = 64;
 const HAS_NON_VTABLE_SLOT = 0x8;
 const HAS_METHOD_IMPL = 0x10;
 const HAS_NATIVE_CODE_SLOT = 0x20;
@@ -50,6 +53,8 @@ export interface MethodDescInfo {
   readonly nonVtableSlot?: number;
   /** The native code the MethodDesc records (its native code slot or stable entry point), 0 when none. */
   readonly nativeCode: number;
+  /** Type handles of a generic method's instantiation (empty for a non-generic method). */
+  readonly methodInstantiation: readonly number[];
 }
 
 /** One row of `dumpmt -md`: a vtable slot or a method introduced outside the vtable. */
@@ -128,6 +133,13 @@ export class MethodDescReader {
       } else if ((flags3 & FLAGS3_HAS_STABLE_ENTRY_POINT) !== 0 && (flags3 & FLAGS3_HAS_PRECODE) === 0) {
         nativeCode = nonVtableSlot ?? 0;
       }
+      let methodInstantiation: number[] = [];
+      if (classification === CLASSIFICATION_INSTANTIATED) {
+        const numArgs = m.readU16(at + d.offset('InstantiatedMethodDesc', 'NumGenericArgs'));
+        const perInst = m.readPointer(at + d.offset('InstantiatedMethodDesc', 'PerInstInfo'));
+        if (numArgs > MAX_METHOD_GENERIC_ARGS) throw new LayoutCheckError(`MethodDesc 0x${at.toString(16)} claims ${numArgs} generic arguments`);
+        if (perInst !== 0) methodInstantiation = Array.from({ length: numArgs }, (_, k) => m.readPointer(perInst + k * 8));
+      }
       const remainderMask = 2 ** this.tokenBits - 1;
       const info: MethodDescInfo = {
         address: at,
@@ -141,6 +153,7 @@ export class MethodDescReader {
         size: mdSize,
         nonVtableSlot,
         nativeCode,
+        methodInstantiation,
       };
       out.push(info);
       this.cache.set(at, info);
@@ -226,19 +239,40 @@ export class MethodDescReader {
     return m.readPointer(aux + offset - 8 * (1 + slot - mt.numVirtuals));
   }
 
-  /** SOS's DAC method name: `Type.Method(params)` with the type in DAC style and parameters in SigFormat style.
-   * @throws DumpsleuthError when the module's metadata cannot be read. */
+  /** SOS's DAC method name (`GetMethodDescName`): the type in DAC style, `.`, the method name, a generic method's
+   * instantiation as `[[Arg, Assembly],...]`, and the parameters in SigFormat style; LCG methods as
+   * `DynamicClass.Name`. @throws DumpsleuthError when the module's metadata cannot be read. */
   name(md: number): string {
     const info = this.read(md);
     const mt = this.mts.read(info.methodTable);
     if (info.classification === CLASSIFICATION_ARRAY && mt.isArray) return this.arrayMethodName(info, mt);
+    if (info.classification === CLASSIFICATION_DYNAMIC) {
+      const nameAddress = this.rt.memory.readPointer(md + this.rt.descriptor.offset('DynamicMethodDesc', 'MethodName'));
+      return `DynamicClass.${readUtf8(this.rt, nameAddress)}`;
+    }
     const meta = this.names.moduleMetadata(mt.module);
     if (meta instanceof Error) throw meta;
-    const typeName = this.names.dacName(mt.address);
-    const methodName = meta.metadata.getMethodName(info.token);
+    let text = `${this.names.dacName(mt.address)}.${meta.metadata.getMethodName(info.token)}`;
+    // A generic method definition (its instantiation is its own type variables) prints no instantiation, and its
+    // signature keeps `!!0`; an instantiated one prints `[[Arg, Assembly],...]` and substitutes the arguments.
+    const inst = info.methodInstantiation;
+    const instantiated = inst.length > 0 && !inst.every((h) => this.names.node(h, 0).kind === 'var');
+    if (instantiated) text += `[${inst.map((h) => this.dacGenericArg(h)).join(',')}]`;
     const sig = meta.metadata.getMethodSignature(info.token);
-    const ctx: SigFormatContext = { typeArgs: this.mts.instantiation(mt).map((h) => this.sigName(h, 0)) };
-    return `${typeName}.${methodName}${formatSigParams(meta.metadata, sig, ctx)}`;
+    const ctx: SigFormatContext = {
+      typeArgs: this.mts.instantiation(mt).map((h) => this.sigName(h, 0)),
+      ...(instantiated ? { methodArgs: inst.map((h) => this.sigName(h, 0)) } : {}),
+      nameOfTypeHandle: (h) => this.sigName(h, 0),
+    };
+    return text + formatSigParams(meta.metadata, sig, ctx);
+  }
+
+  /** One generic argument in DAC style: `[Name, Assembly]`, or a bare type variable name. */
+  private dacGenericArg(handle: number): string {
+    const node = this.names.node(handle, 0);
+    const name = this.names.dacName(handle);
+    const assembly = assemblyOfNode(node);
+    return assembly === undefined ? name : `[${name}, ${assembly}]`;
   }
 
   /** Array methods have no metadata: Get, Set, Address and the constructors, by their index after the virtuals
@@ -335,3 +369,25 @@ const PRIMITIVE_SIG_NAMES: Record<string, string> = {
   'System.UIntPtr': 'UIntPtr',
   'System.TypedReference': 'TypedReference',
 };
+
+function assemblyOfNode(node: TypeNameNode): string | undefined {
+  switch (node.kind) {
+    case 'def':
+      return node.assembly;
+    case 'array':
+    case 'pointer':
+    case 'byref':
+      return assemblyOfNode(node.element);
+    default:
+      return undefined;
+  }
+}
+
+/** A NUL-terminated UTF-8 string of the target (at most 1024 bytes); '' when unreadable. */
+export function readUtf8(rt: DotNetRuntime, address: number): string {
+  if (address === 0) return '';
+  const bytes = rt.memory.readUpTo(address, 1024);
+  let end = 0;
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  return Buffer.from(bytes.subarray(0, end)).toString('utf8');
+}

@@ -2,14 +2,15 @@
  * The minimum of MethodDescs the code commands need (RuntimeTypeSystem contract: MethodDesc, MethodDescChunk,
  * InstantiatedMethodDesc) and SOS's method name (`GetMethodDescName`: DAC type name + `.` + name + method
  * instantiation + SigFormat parameter list; research/names-and-sos-output.md §A3.1).
- * Interim: the objects layer's `runtime/method-desc.ts` (MethodDescReader) is meant to replace this file.
+ * Names come from `runtime/method-desc.ts` (MethodDescReader.name); this file keeps what the code commands read
+ * beyond it (native-code and non-vtable slot addresses, tiering flags) and SOS's `!Unknown` fallback.
  */
 import { DumpsleuthError, LayoutCheckError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import type { MethodTableReader } from '../method-table';
 import type { ModuleReader } from '../loader';
-import type { TypeNameNode, TypeNameResolver } from '../type-names';
-import { formatSigParams } from '../metadata/type-name-format';
+import type { TypeNameResolver } from '../type-names';
+import { MethodDescReader } from '../method-desc';
 
 /** MethodDesc classifications (method.hpp MethodClassification). */
 export const MethodClassification = { IL: 0, FCall: 1, PInvoke: 2, EEImpl: 3, Array: 4, Instantiated: 5, ComInterop: 6, Dynamic: 7 } as const;
@@ -53,10 +54,14 @@ export class MethodDescNames {
     private readonly rt: DotNetRuntime,
     private readonly mts: MethodTableReader,
     private readonly modules: ModuleReader,
-    private readonly types: TypeNameResolver,
+    types: TypeNameResolver,
   ) {
     this.sizeTable = rt.descriptor.global('MethodDescSizeTable');
+    this.reader = new MethodDescReader(rt, mts, types, modules);
   }
+
+  /** The one implementation of SOS method names (shared with dumpmt). */
+  private readonly reader: MethodDescReader;
 
   /** The MethodDesc at `md`, validated through its chunk's MethodTable.
    * @throws LayoutCheckError when it is not a MethodDesc; UnmappedAddressError when it is not in the dump. */
@@ -144,43 +149,18 @@ export class MethodDescNames {
   }
 
   private render(md: number): string {
-    const info = this.read(md);
-    const mt = this.mts.read(info.methodTable);
-    const metadata = this.types.moduleMetadata(mt.module);
-    if (metadata instanceof Error) return `${this.moduleFileName(mt.module)}!Unknown`;
-    const typeName = this.types.dacName(info.methodTable);
-    if (info.classification === MethodClassification.Dynamic) {
-      const nameAddress = this.rt.memory.readPointer(md + this.rt.descriptor.offset('DynamicMethodDesc', 'MethodName'));
-      return `DynamicClass.${readUtf8(this.rt, nameAddress)}`;
-    }
     try {
-      const mdata = metadata.metadata;
-      let text = `${typeName}.${mdata.getMethodName(info.token)}`;
-      if (info.methodInstantiation.length > 0) {
-        text += `[${info.methodInstantiation.map((h) => this.dacGenericArg(h)).join(',')}]`;
-      }
-      const sig = mdata.getMethodSignature(info.token);
-      const typeArgs = this.mts.instantiation(mt).map((h) => this.sigFormatName(h));
-      const methodArgs = info.methodInstantiation.map((h) => this.sigFormatName(h));
-      return text + formatSigParams(mdata, sig, { typeArgs, methodArgs, nameOfTypeHandle: (h) => this.sigFormatName(h) });
+      return this.reader.name(md);
     } catch (e) {
-      if (e instanceof DumpsleuthError) return `${this.moduleFileName(mt.module)}!Unknown`;
-      throw e;
+      if (!(e instanceof DumpsleuthError)) throw e;
+      // SOS's GetMethodDescName falls back to `<module file>!Unknown`.
+      try {
+        return `${this.moduleFileName(this.mts.read(this.read(md).methodTable).module)}!Unknown`;
+      } catch (e2) {
+        if (e2 instanceof DumpsleuthError) return 'UNKNOWN!Unknown';
+        throw e2;
+      }
     }
-  }
-
-  /** One generic argument in DAC style: `[Name, Assembly]`, or a bare variable name. */
-  private dacGenericArg(handle: number): string {
-    const node = this.types.node(handle, 0);
-    const assembly = assemblyOf(node);
-    const name = this.types.dacName(handle);
-    return assembly === undefined ? name : `[${name}, ${assembly}]`;
-  }
-
-  /** A type handle as SigFormat prints it (sigformat.cpp AddType): CoreLib primitives short, classes with namespace. */
-  private sigFormatName(handle: number): string {
-    const node = this.types.node(handle, 0);
-    return sigFormatOfNode(node, primitiveNameOfNode(node));
   }
 
   private moduleFileName(module: number): string {
@@ -194,71 +174,4 @@ export class MethodDescNames {
   }
 }
 
-function assemblyOf(node: TypeNameNode): string | undefined {
-  switch (node.kind) {
-    case 'def':
-      return node.assembly;
-    case 'array':
-    case 'pointer':
-    case 'byref':
-      return assemblyOf(node.element);
-    default:
-      return undefined;
-  }
-}
-
-function sigFormatOfNode(node: TypeNameNode, primitive: string | undefined): string {
-  if (primitive !== undefined) return primitive;
-  switch (node.kind) {
-    case 'def': {
-      // SigFormat names a nested type by its own name only (no enclosing types).
-      const base = node.segments[node.segments.length - 1]!;
-      if (node.args.length === 0) return base;
-      return `${base}<${node.args.map((a) => sigFormatOfNode(a, primitiveNameOfNode(a))).join(',')}>`;
-    }
-    case 'array':
-      return sigFormatOfNode(node.element, primitiveNameOfNode(node.element)) + (node.sz ? '[]' : `[${','.repeat(Math.max(0, node.rank - 1))}]`);
-    case 'pointer':
-      return sigFormatOfNode(node.element, primitiveNameOfNode(node.element)) + '*';
-    case 'byref':
-      return sigFormatOfNode(node.element, primitiveNameOfNode(node.element)) + ' ByRef';
-    case 'var':
-      return node.name;
-    case 'free':
-      return 'Free';
-    case 'unknown':
-      return '**UNKNOWN TYPE**';
-  }
-}
-
-const CORELIB_PRIMITIVES: Record<string, string> = {
-  'System.Boolean': 'Boolean',
-  'System.Char': 'Char',
-  'System.SByte': 'SByte',
-  'System.Byte': 'Byte',
-  'System.Int16': 'Int16',
-  'System.UInt16': 'UInt16',
-  'System.Int32': 'Int32',
-  'System.UInt32': 'UInt32',
-  'System.Int64': 'Int64',
-  'System.UInt64': 'UInt64',
-  'System.Single': 'Single',
-  'System.Double': 'Double',
-  'System.IntPtr': 'IntPtr',
-  'System.UIntPtr': 'UIntPtr',
-  'System.Void': 'Void',
-};
-
-function primitiveNameOfNode(node: TypeNameNode): string | undefined {
-  if (node.kind !== 'def' || node.segments.length !== 1 || node.assembly !== 'System.Private.CoreLib') return undefined;
-  return CORELIB_PRIMITIVES[node.segments[0]!];
-}
-
-/** A NUL-terminated UTF-8 string of the target (at most 1024 bytes); '' when unreadable. */
-export function readUtf8(rt: DotNetRuntime, address: number): string {
-  if (address === 0) return '';
-  const bytes = rt.memory.readUpTo(address, 1024);
-  let end = 0;
-  while (end < bytes.length && bytes[end] !== 0) end++;
-  return Buffer.from(bytes.subarray(0, end)).toString('utf8');
-}
+export { readUtf8 } from '../method-desc';

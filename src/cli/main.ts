@@ -21,6 +21,9 @@ Without a command, opens an interactive prompt on the dump. Commands take SOS's 
 interface GlobalOptions {
   json: boolean;
   imagePath?: string;
+  // Test options, left out of the usage text: they make a dump read as if its managed image pages were missing.
+  ignoreImagePagesInDump?: boolean;
+  managedImagesFromImagePathOnly?: boolean;
   rest: string[];
 }
 
@@ -59,7 +62,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let session: Session;
   try {
-    session = Session.open(first, opts.imagePath ? { imagePath: opts.imagePath } : {});
+    session = Session.open(first, {
+      ...(opts.imagePath ? { imagePath: opts.imagePath } : {}),
+      ...(opts.ignoreImagePagesInDump ? { ignoreImagePagesInDump: true } : {}),
+      ...(opts.managedImagesFromImagePathOnly ? { managedImagesFromImagePathOnly: true } : {}),
+    });
   } catch (e) {
     return fail(e);
   }
@@ -123,6 +130,8 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
       if (v === undefined) throw new UsageError('--image-path needs a folder');
       out.imagePath = v;
     } else if (a.startsWith('--image-path=')) out.imagePath = a.slice('--image-path='.length);
+    else if (a === '--ignore-image-pages-in-dump') out.ignoreImagePagesInDump = true;
+    else if (a === '--managed-images-from-image-path-only') out.managedImagesFromImagePathOnly = true;
     else out.rest.push(a);
   }
   return out;

@@ -11,7 +11,12 @@ import { TypeNameResolver } from '../runtime/type-names';
 
 /** Options that shape how a dump is opened. */
 export interface SessionOptions {
+  /** A folder searched first for image files that fill pages missing from the dump. */
   readonly imagePath?: string;
+  /** Test option: treat managed image pages held by the dump as missing (`OpenDumpOptions.ignoreImagePagesInDump`). */
+  readonly ignoreImagePagesInDump?: boolean;
+  /** Test option: managed image files only from `imagePath` (`OpenDumpOptions.managedImagesFromImagePathOnly`). */
+  readonly managedImagesFromImagePathOnly?: boolean;
 }
 
 /** The objects one dump yields, created on first use. */
@@ -28,7 +33,13 @@ export class Session {
 
   /** Opens the dump file. @throws DumpFormatError and friends for bad input. */
   static open(path: string, options: SessionOptions = {}): Session {
-    return new Session(openDump(path, options.imagePath ? { imagePath: options.imagePath } : {}));
+    return new Session(
+      openDump(path, {
+        ...(options.imagePath ? { imagePath: options.imagePath } : {}),
+        ...(options.ignoreImagePagesInDump === true ? { ignoreImagePagesInDump: true } : {}),
+        ...(options.managedImagesFromImagePathOnly === true ? { managedImagesFromImagePathOnly: true } : {}),
+      }),
+    );
   }
 
   get runtime(): DotNetRuntime {

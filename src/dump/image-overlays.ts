@@ -15,6 +15,10 @@ export interface ImageOverlayOptions {
    * pre-relocation values there, which would read as plausible but wrong data.
    */
   overlayModifiedImageRanges?: boolean;
+  /** Look for managed (PE) image files only in `imagePath`, not at the paths the core's NT_FILE note names: for
+   * tests that prove `imagePath` alone supplies the pages on a machine where the original files exist. Native (ELF)
+   * images still come from their NT_FILE paths (a heap dump needs libcoreclr's pages for the runtime's descriptor). */
+  managedImagesFromImagePathOnly?: boolean;
 }
 
 /** How one image's missing pages were (or were not) filled. */
@@ -57,7 +61,7 @@ export function planImageOverlays(core: AddressSpace, modules: readonly DumpModu
     if (missingBytes === 0) continue;
     const candidates: string[] = [];
     if (options.imagePath !== undefined) candidates.push(nodePath.join(options.imagePath, nodePath.basename(module.path)));
-    candidates.push(module.path);
+    if (options.managedImagesFromImagePathOnly !== true || module.format !== 'pe') candidates.push(module.path);
     const rejected: string[] = [];
     let used: { file: FileWindowCache; matchedBy: 'build-id' | 'first-page' | 'size'; excluded: FileRange[] } | undefined;
     for (const candidate of candidates) {

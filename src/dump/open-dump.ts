@@ -16,6 +16,16 @@ export interface OpenDumpOptions {
   overlayModifiedImageRanges?: boolean;
   /** Do not overlay image files at all: only the dump's own bytes are readable. */
   noImageOverlays?: boolean;
+  /**
+   * Treat the pages of managed (PE) images that the core holds as missing, except each image's first (header) page,
+   * so that only image files (found through `imagePath` or the NT_FILE paths) can supply the rest, metadata
+   * included. Heap dumps of .NET 10 keep those pages, so this is how tests reproduce a dump whose metadata pages
+   * are absent; the header page stays so a candidate file is still checked against the dump's bytes (a rebuilt
+   * file of the same size must be rejected, not read as the right one). Off by default.
+   */
+  ignoreImagePagesInDump?: boolean;
+  /** Look for managed (PE) image files only in `imagePath`, not at their NT_FILE paths (see `ImageOverlayOptions`). */
+  managedImagesFromImagePathOnly?: boolean;
   /** Caps on counts read from the file. */
   limits?: DumpLimits;
 }
@@ -77,15 +87,23 @@ export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
     const pointerSize = core.architecture.pointerSize;
     const coreOnly = new AddressSpace(coreRegions, [], pointerSize);
     const modules = buildModules(core.fileMappings, coreOnly, warnings);
-    let memory = coreOnly;
+    // NT_FILE's page size is only the unit of its offsets (gdb writes 1); mappings are whole pages of ≥ 4 KiB.
+    const pageSize = Math.max(4096, core.pageSize);
+    // The modules' formats come from the full core above; what stays readable may then be less.
+    const hidden = modules
+      .filter((m) => m.format === 'pe')
+      .flatMap((m) => m.mappings)
+      .map((mp) => ({ start: mp.fileOffset === 0 ? mp.start + pageSize : mp.start, end: mp.end }));
+    const keptRegions = options.ignoreImagePagesInDump === true ? withoutRanges(coreRegions, hidden) : coreRegions;
+    const keptCore = keptRegions === coreRegions ? coreOnly : new AddressSpace(keptRegions, [], pointerSize);
+    let memory = keptCore;
     let imageOverlays: ImageOverlayRecord[] = [];
     if (options.noImageOverlays !== true) {
-      // NT_FILE's page size is only the unit of its offsets (gdb writes 1); mappings are whole pages of ≥ 4 KiB.
-      const plan = planImageOverlays(coreOnly, modules, Math.max(4096, core.pageSize), options);
+      const plan = planImageOverlays(keptCore, modules, pageSize, options);
       files.push(...plan.files);
       warnings.push(...plan.warnings);
       imageOverlays = plan.records;
-      memory = new AddressSpace(coreRegions, plan.regions, pointerSize);
+      memory = new AddressSpace(keptRegions, plan.regions, pointerSize);
     }
     const specialDiagInfo = tryReadSpecialDiagInfo(coreOnly);
     let closed = false;
@@ -119,4 +137,20 @@ export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
     core.close();
     throw e;
   }
+}
+
+/** `regions` minus the address ranges `[start, end)` of `cut`. */
+function withoutRanges(regions: readonly MemoryRegion[], cut: readonly { start: number; end: number }[]): MemoryRegion[] {
+  const holes = [...cut].sort((a, b) => a.start - b.start);
+  const out: MemoryRegion[] = [];
+  for (const r of regions) {
+    let pos = r.start;
+    for (const h of holes) {
+      if (h.end <= pos || h.start >= r.end) continue;
+      if (h.start > pos) out.push({ ...r, start: pos, end: h.start, fileOffset: r.fileOffset + (pos - r.start) });
+      pos = Math.max(pos, h.end);
+    }
+    if (pos < r.end) out.push({ ...r, start: pos, end: r.end, fileOffset: r.fileOffset + (pos - r.start) });
+  }
+  return out;
 }

@@ -138,7 +138,8 @@ export class TypeNameResolver {
   }
 }
 
-/** ClrMD style: arity suffixes become `<A, B>` on the segment that declared them; no assembly names. */
+/** ClrMD style (DacNameParser): arity suffixes become `<A, B>` on the segment that declared them; no assembly names;
+ * a bare generic definition gets invented names `<T1, T2>`; arguments without any arity go to the last segment. */
 export function renderClrmd(n: TypeNameNode): string {
   switch (n.kind) {
     case 'free':
@@ -154,23 +155,36 @@ export function renderClrmd(n: TypeNameNode): string {
     case 'array':
       return renderClrmd(n.element) + arraySuffix(n);
     case 'def': {
+      const arities = n.segments.map((seg) => Number(/`(\d+)$/.exec(seg)?.[1] ?? 0));
+      const declared = arities.reduce((a, b) => a + b, 0);
+      if (n.args.length === 0) {
+        // An open definition: the parser invents T1..Tn per segment.
+        let k = 0;
+        return n.segments.map((seg, i) => (arities[i] ? `${stripArity(seg)}<${Array.from({ length: arities[i]! }, () => `T${++k}`).join(', ')}>` : seg)).join('+');
+      }
+      if (declared === 0) {
+        const last = n.segments.length - 1;
+        return n.segments.map((seg, i) => (i === last ? `${seg}<${n.args.map(renderClrmd).join(', ')}>` : seg)).join('+');
+      }
+      // The parser gives up on a mismatch and keeps the DAC text.
+      if (declared !== n.args.length) return renderDac(n);
       let next = 0;
-      const parts = n.segments.map((seg) => {
-        const m = /^(.*)`(\d+)$/.exec(seg);
-        if (!m) return seg;
-        const arity = Number(m[2]);
-        const mine = n.args.slice(next, next + arity);
-        next += arity;
-        return mine.length ? `${m[1]}<${mine.map(renderClrmd).join(', ')}>` : seg;
-      });
-      // ClrMD's parser gives up on a mismatch and keeps the DAC text.
-      if (next !== n.args.length) return renderDac(n);
-      return parts.join('+');
+      return n.segments
+        .map((seg, i) => {
+          const arity = arities[i]!;
+          if (arity === 0) return seg;
+          const mine = n.args.slice(next, next + arity);
+          next += arity;
+          return `${stripArity(seg)}<${mine.map(renderClrmd).join(', ')}>`;
+        })
+        .join('+');
     }
   }
 }
 
-/** DAC style (TypeString with FormatNamespace|FormatFullInst): arguments as `[[Name, Assembly],...]` after the last segment. */
+/** DAC style (TypeString with FormatNamespace|FormatFullInst): reserved characters escaped, arguments as
+ * `[[Name, Assembly],...]` after the last segment (a type variable bare), array arguments with their element's
+ * assembly. */
 export function renderDac(n: TypeNameNode): string {
   switch (n.kind) {
     case 'free':
@@ -186,11 +200,20 @@ export function renderDac(n: TypeNameNode): string {
     case 'array':
       return renderDac(n.element) + arraySuffix(n);
     case 'def': {
-      const base = n.segments.join('+');
+      const base = n.segments.map(escapeDacName).join('+');
       if (!n.args.length) return base;
       return base + '[' + n.args.map((a) => (a.kind === 'var' ? a.name : `[${renderDac(a)}, ${assemblyOf(a)}]`)).join(',') + ']';
     }
   }
+}
+
+/** TypeString escapes the characters its own grammar uses (`, [ ] & * + \`) inside a name. */
+export function escapeDacName(segment: string): string {
+  return segment.replace(/[,[\]&*+\\]/g, (c) => '\\' + c);
+}
+
+function stripArity(segment: string): string {
+  return segment.replace(/`\d+$/, '');
 }
 
 function arraySuffix(n: { rank: number; sz: boolean }): string {

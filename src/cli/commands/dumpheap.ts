@@ -2,6 +2,7 @@
  * `dumpheap`: every object of the GC heap, filtered, with SOS's statistics table (C# DumpHeapService layout).
  */
 import { IndexedHeapHistogram } from '../../analysis/heap-histogram';
+import { readStringPrefix, StringGrouper, type StringGroup } from '../../analysis/string-stats';
 import { UsageError } from '../../errors';
 import { forEachObject } from '../../heap/heap-walker';
 import { MethodTableIndex } from '../../heap/method-table-index';
@@ -11,6 +12,9 @@ import { hexJson, n0, right, x12 } from '../format';
 import type { Session } from '../session';
 import { rootCache } from './root-cache';
 import { reportWalkProblems, reportNameProblems } from './warnings';
+
+/** Free blocks smaller than this are not worth a line in the fragmentation table (SOS: 512 KiB). */
+const FRAGMENTATION_BLOCK_MIN_SIZE = 512 * 1024;
 
 /** The dumpheap command. */
 export const dumpheapCommand: Command = {
@@ -57,11 +61,19 @@ export const dumpheapCommand: Command = {
     const histogram = new IndexedHeapHistogram();
     const objects: { address: number; mt: number; size: number }[] = [];
     const keepObjects = !stat;
+    const strings = wantStrings ? new StringGrouper() : undefined;
+    const memory = session.runtime.memory;
+    // SOS's fragmentation table (DumpHeapService): a free block of at least 0.5 MB directly followed, in the filtered
+    // sequence, by a live object at its end address, outside the large object heap.
+    const printFragmentation = !short && !wantStrings;
+    const fragmentation: { free: number; size: number; next: number; nextMt: number }[] = [];
+    let lastFree = -1;
+    let lastFreeSize = 0;
     const problems = forEachObject(
       heap,
       session.methodTables,
       session.runtime.memory,
-      (address, mt, size, _segment, mtIndex) => {
+      (address, mt, size, segment, mtIndex) => {
         if (mtIndex >= decision.length) {
           const grown = new Uint8Array(decision.length * 2 + mtIndex);
           grown.set(decision);
@@ -79,11 +91,26 @@ export const dumpheapCommand: Command = {
         }
         histogram.add(mtIndex, size);
         if (keepObjects) objects.push({ address, mt, size });
+        if (printFragmentation) {
+          const isFree = mt === heap.freeObjectMethodTable;
+          if (lastFree >= 0 && !isFree && lastFree + lastFreeSize === address && segment.kind !== 'loh') {
+            fragmentation.push({ free: lastFree, size: lastFreeSize, next: address, nextMt: mt });
+          }
+          if (isFree && size >= FRAGMENTATION_BLOCK_MIN_SIZE) {
+            lastFree = address;
+            lastFreeSize = size;
+          } else {
+            lastFree = -1;
+          }
+        }
+        if (strings) strings.add(readStringPrefix(memory, address), size);
       },
       undefined,
       index,
     );
     reportWalkProblems(session, problems);
+
+    if (strings) return stringsResult(session, strings.sorted(), stat ? undefined : objects, histogram.totalCount, histogram.totalSize);
 
     const rows = histogram.sorted((i) => index.addresses[i]!, opts.flags.has('bycount') ? 'count' : 'size');
     const lines: string[] = [];
@@ -108,13 +135,70 @@ export const dumpheapCommand: Command = {
       }
       lines.push(`Total ${n0(histogram.totalCount)} objects, ${n0(histogram.totalSize)} bytes`);
     }
+    if (fragmentation.length > 0 && !short) {
+      lines.push('', 'Fragmented blocks larger than 0.5 MB:', `${right('Address', 16)} ${right('Size', 14)} ${right('Followed By', 16)}`);
+      for (const f of fragmentation) lines.push(`${right(x12(f.free), 16)} ${right(n0(f.size), 14)} ${right(x12(f.next), 16)} ${names.clrmdName(f.nextMt)}`);
+    }
     reportNameProblems(session);
     const json: Record<string, unknown> = {
       types: rows.map((r) => ({ mt: hexJson(r.mt), name: names.clrmdName(r.mt), count: r.count, totalSize: r.totalSize })),
       totalCount: histogram.totalCount,
       totalSize: histogram.totalSize,
     };
+    json.fragmentation = fragmentation.map((f) => ({ address: hexJson(f.free), size: f.size, followedBy: hexJson(f.next), followedByType: names.clrmdName(f.nextMt) }));
     if (!stat) json.objects = objects.map((o) => ({ address: hexJson(o.address), mt: hexJson(o.mt), name: names.clrmdName(o.mt), size: o.size }));
     return { text: lines.join('\n'), json };
   },
 };
+
+// dotnet-dump sizes the -strings table for Console.WindowWidth, which is 80 when its output is not a terminal (the
+// way the tests run it): strings that need sanitizing are cut to 80 - countWidth - sizeWidth - 2 characters.
+const SOS_WINDOW_WIDTH = 80;
+const MAX_STRING_COLUMN = 128;
+
+/** `dumpheap -strings`: the string listing (unless -stat), then `Statistics:` with one `count totalSize value` row
+ * per group and no header or total (DumpHeapService.PrintHeap, DisplayKind.Strings). */
+function stringsResult(session: Session, groups: readonly StringGroup[], objects: readonly { address: number; mt: number; size: number }[] | undefined, totalCount: number, totalSize: number): { text: string; json: unknown } {
+  const lines: string[] = [];
+  if (groups.length > 0) {
+    if (objects) {
+      lines.push(`${right('Address', 16)} ${right('MT', 16)} ${right('Size', 14)}`);
+      for (const o of objects) lines.push(`${right(x12(o.address), 16)} ${right(x12(o.mt), 16)} ${right(n0(o.size), 14)} `);
+      lines.push('');
+    }
+    const countWidth = Math.max(5, ...groups.map((g) => n0(g.count).length));
+    // SOS's sizeLen takes the count width by mistake (Math.Max(countLen, "TotalSize".Length)); kept for equal cuts.
+    const sizeWidth = Math.max(countWidth, 'TotalSize'.length);
+    const possible = SOS_WINDOW_WIDTH - countWidth - sizeWidth - 2;
+    const maxChars = possible > 16 ? Math.min(possible, MAX_STRING_COLUMN) : MAX_STRING_COLUMN;
+    lines.push('Statistics:');
+    for (const g of groups) lines.push(`${right(n0(g.count), 14)} ${right(n0(g.totalSize), 14)} ${sanitizeForSos(g.value, maxChars)}`);
+  }
+  reportNameProblems(session);
+  const json: Record<string, unknown> = {
+    strings: groups.map((g) => ({ value: g.value, count: g.count, size: g.size, totalSize: g.totalSize })),
+    totalCount,
+    totalSize,
+  };
+  if (objects) json.objects = objects.map((o) => ({ address: hexJson(o.address), size: o.size }));
+  return { text: lines.join('\n'), json };
+}
+
+/** SOS's Sanitize: a string of letters and digits only is shown whole; any other is cut to `maxChars` and every
+ * character that is not a letter, digit, punctuation or space becomes '.' (per UTF-16 unit, as C# chars). */
+export function sanitizeForSos(value: string, maxChars: number): string {
+  let plain = true;
+  for (let i = 0; i < value.length && plain; i++) plain = LETTER_OR_DIGIT.test(value[i]!);
+  if (plain) return value;
+  let out = '';
+  const n = Math.min(value.length, maxChars);
+  for (let i = 0; i < n; i++) {
+    const ch = value[i]!;
+    out += LETTER_OR_DIGIT.test(ch) || PUNCTUATION.test(ch) || ch === ' ' ? ch : '.';
+  }
+  return out;
+}
+
+// char.IsLetterOrDigit: categories L* and Nd; char.IsPunctuation: P*. A lone surrogate matches neither.
+const LETTER_OR_DIGIT = /^[\p{L}\p{Nd}]$/u;
+const PUNCTUATION = /^\p{P}$/u;

@@ -22,6 +22,11 @@ import { dumparrayCommand } from './dumparray';
 import { dumpvcCommand } from './dumpvc';
 import { dumpmtCommand } from './dumpmt';
 import { uCommand } from './u';
+import { clrmodulesCommand } from './clrmodules';
+import { dumpdomainCommand } from './dumpdomain';
+import { dumpmoduleCommand } from './dumpmodule';
+import { dumpclassCommand } from './dumpclass';
+import { name2eeCommand } from './name2ee';
 import { analyzeCommand } from './analyze';
 import { dominatorsCommand } from './dominators';
 import { retainedCommand } from './retained';
@@ -38,6 +43,11 @@ export const COMMANDS: readonly Command[] = [
   dumparrayCommand,
   dumpvcCommand,
   dumpmtCommand,
+  dumpclassCommand,
+  name2eeCommand,
+  dumpmoduleCommand,
+  clrmodulesCommand,
+  dumpdomainCommand,
   ip2mdCommand,
   dumpmdCommand,
   dumpdelegateCommand,

@@ -1,4 +1,6 @@
-import { buildDebuggees, type CapturedDump } from '../../src/capture';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/capture';
 import { buildClrmdOracle } from './clrmd';
 import { getDump, STANDARD_DUMPS } from './dumps';
 import { restoreDotnetTools } from './sos';
@@ -21,7 +23,30 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
     log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
   }
+  const pruned = pruneStaleDumps(dumps);
+  if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);
   return dumps;
+}
+
+/**
+ * Deletes cached dumps (and their metadata and oracle outputs) of the standard scenarios made from earlier debuggee
+ * sources: same scenario, arguments, type and GC mode, another source hash. Other dumps (the bench's) are kept.
+ */
+export function pruneStaleDumps(current: readonly CapturedDump[]): number {
+  const dir = dumpCacheDir();
+  const keep = new Set(current.map((d) => path.basename(d.dumpPath)));
+  // The slug is scenario-args-type-gc-hash.dmp: everything before the hash identifies the dump's kind.
+  const kinds = new Set([...keep].map((name) => name.replace(/-[0-9a-f]{16}\.dmp$/, '-')));
+  let removed = 0;
+  for (const name of fs.readdirSync(dir)) {
+    const m = /^(.*-)[0-9a-f]{16}\.dmp/.exec(name);
+    if (!m || !kinds.has(m[1]!)) continue;
+    const dumpName = name.replace(/(\.dmp).*$/, '$1');
+    if (keep.has(dumpName)) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (name === dumpName) removed++;
+  }
+  return removed;
 }
 
 if (require.main === module) {

@@ -5,6 +5,13 @@
 //   seed-apm-overlapped  25 dead Threads kept alive by Overlapped.Pack'ed (never freed) operations
 //   types                a zoo of type shapes reachable from a static root
 //   many [N]             N small objects (default 1,000,000)
+//   leak-event           40 subscribers kept alive only by a static event (Leaks*.cs: one leak per rule)
+//   leak-timer           30 + 20 undisposed timers that keep their owners alive
+//   leak-pinned          64 pinned + 24 strong GC handles never freed
+//   leak-cache           an unbounded static cache holding 3,000 records
+//   leak-finalizer       the finalizer thread blocked on a lock, 49 objects queued behind it
+//   leak-tcs             20 TaskCompletionSources never completed, one awaiter each
+//   leak-controls [name] the no-leak twins of all leak-* scenarios (or of one)
 //
 // Protocol: the scenario builds its graph, the program forces full collections, prints
 // "READY <pid>" on stdout (flushed) and then sleeps forever; the harness dumps and kills it.
@@ -38,6 +45,28 @@ internal static class Program
                 break;
             case "many":
                 ManyScenario.Run(rest);
+                break;
+            case "large": LargeScenario.Run(rest); break; // Large.cs: ~N objects for npm run bench (never in npm test)
+            case "leak-event":
+                Leaks.EventLeakScenario.Run(rest);
+                break;
+            case "leak-timer":
+                Leaks.TimerLeakScenario.Run(rest);
+                break;
+            case "leak-pinned":
+                Leaks.PinnedLeakScenario.Run(rest);
+                break;
+            case "leak-cache":
+                Leaks.CacheLeakScenario.Run(rest);
+                break;
+            case "leak-finalizer": // announces READY itself and never returns (its finalizer thread is blocked)
+                Leaks.FinalizerLeakScenario.Run(rest);
+                break;
+            case "leak-tcs":
+                Leaks.TcsLeakScenario.Run(rest);
+                break;
+            case "leak-controls":
+                Leaks.LeakControlsScenario.Run(rest);
                 break;
             default:
                 Console.Error.WriteLine($"unknown scenario '{scenario}'");

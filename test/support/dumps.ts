@@ -28,6 +28,9 @@ export const STANDARD_DUMPS: readonly StandardDump[] = [
     (['heap', 'full'] as const).flatMap((dumpType) => [false, true].map((serverGc) => ({ scenario, args: [], dumpType, serverGc }))),
   ),
   { scenario: 'many', args: [String(MANY_TEST_COUNT)], dumpType: 'heap', serverGc: false },
+  // The leak rules' scenarios (test/debuggees/Leaks*.cs) and, in one process, their no-leak controls.
+  ...['leak-event', 'leak-timer', 'leak-pinned', 'leak-cache', 'leak-finalizer', 'leak-tcs', 'leak-controls'].map((scenario) => ({ scenario, args: [], dumpType: 'heap' as const, serverGc: false })),
+  { scenario: 'leak-finalizer', args: [], dumpType: 'heap', serverGc: true },
 ];
 
 const memo = new Map<string, Promise<CapturedDump>>();

@@ -11,7 +11,7 @@ import type { DotNetRuntime } from './dotnet-runtime';
 import { EEClassReader, type EEClassInfo } from './ee-class';
 import type { ModuleReader } from './loader';
 import type { MethodTableInfo, MethodTableReader } from './method-table';
-import { ElementType, TableId, type EcmaMetadata, type TypeSig } from './metadata';
+import { ElementType, sigFormatPrimitiveName, TableId, type EcmaMetadata, type TypeSig } from './metadata';
 import type { ModuleMetadata } from './module-metadata';
 
 /** Size of one FieldDesc on 64-bit targets. */
@@ -119,24 +119,6 @@ export function isValueElementType(et: number): boolean {
   return (et >= ElementType.Boolean && et <= ElementType.R8) || et === ElementType.ValueType || et === ElementType.I || et === ElementType.U;
 }
 
-const PRIMITIVE_TYPE_NAMES: Record<number, string> = {
-  [ElementType.Void]: 'Void',
-  [ElementType.Boolean]: 'Boolean',
-  [ElementType.Char]: 'Char',
-  [ElementType.I1]: 'SByte',
-  [ElementType.U1]: 'Byte',
-  [ElementType.I2]: 'Int16',
-  [ElementType.U2]: 'UInt16',
-  [ElementType.I4]: 'Int32',
-  [ElementType.U4]: 'UInt32',
-  [ElementType.I8]: 'Int64',
-  [ElementType.U8]: 'UInt64',
-  [ElementType.R4]: 'Single',
-  [ElementType.R8]: 'Double',
-  [ElementType.I]: 'IntPtr',
-  [ElementType.U]: 'UIntPtr',
-  [ElementType.TypedByRef]: 'TypedReference',
-};
 
 /** A field's declared type as the DAC's `GetFieldDescData` reports it. */
 export interface FieldTypeInfo {
@@ -251,7 +233,8 @@ export class FieldTypeResolver {
   primitiveHandle(elementType: number): number {
     if (elementType === ElementType.String) return this.rt.readGlobalPointer('StringMethodTable');
     if (elementType === ElementType.Object) return this.rt.readGlobalPointer('ObjectMethodTable');
-    const name = PRIMITIVE_TYPE_NAMES[elementType];
+    // SigFormat's short names are CoreLib's type names for the primitives (`Int32` → System.Int32).
+    const name = sigFormatPrimitiveName(elementType);
     if (name === undefined) return 0;
     const object = this.mts.read(this.rt.readGlobalPointer('ObjectMethodTable'));
     const token = this.typeDefs(object.module).get(`0|System.${name}`);

@@ -141,51 +141,50 @@ export class TypeNameResolver {
 /** ClrMD style (DacNameParser): arity suffixes become `<A, B>` on the segment that declared them; no assembly names;
  * a bare generic definition gets invented names `<T1, T2>`; arguments without any arity go to the last segment. */
 export function renderClrmd(n: TypeNameNode): string {
-  switch (n.kind) {
-    case 'free':
-      return 'Free';
-    case 'unknown':
-      return `<unknown type @${n.handle.toString(16)}>`;
-    case 'var':
-      return n.name;
-    case 'pointer':
-      return renderClrmd(n.element) + '*';
-    case 'byref':
-      return renderClrmd(n.element) + '&';
-    case 'array':
-      return renderClrmd(n.element) + arraySuffix(n);
-    case 'def': {
-      const arities = n.segments.map((seg) => Number(/`(\d+)$/.exec(seg)?.[1] ?? 0));
-      const declared = arities.reduce((a, b) => a + b, 0);
-      if (n.args.length === 0) {
-        // An open definition: the parser invents T1..Tn per segment.
-        let k = 0;
-        return n.segments.map((seg, i) => (arities[i] ? `${stripArity(seg)}<${Array.from({ length: arities[i]! }, () => `T${++k}`).join(', ')}>` : seg)).join('+');
-      }
-      if (declared === 0) {
-        const last = n.segments.length - 1;
-        return n.segments.map((seg, i) => (i === last ? `${seg}<${n.args.map(renderClrmd).join(', ')}>` : seg)).join('+');
-      }
-      // The parser gives up on a mismatch and keeps the DAC text.
-      if (declared !== n.args.length) return renderDac(n);
-      let next = 0;
-      return n.segments
-        .map((seg, i) => {
-          const arity = arities[i]!;
-          if (arity === 0) return seg;
-          const mine = n.args.slice(next, next + arity);
-          next += arity;
-          return `${stripArity(seg)}<${mine.map(renderClrmd).join(', ')}>`;
-        })
-        .join('+');
-    }
+  return renderWrapped(n, renderClrmd, renderClrmdDef);
+}
+
+function renderClrmdDef(n: DefNode): string {
+  const arities = n.segments.map((seg) => Number(/`(\d+)$/.exec(seg)?.[1] ?? 0));
+  const declared = arities.reduce((a, b) => a + b, 0);
+  if (n.args.length === 0) {
+    // An open definition: the parser invents T1..Tn per segment.
+    let k = 0;
+    return n.segments.map((seg, i) => (arities[i] ? `${stripArity(seg)}<${Array.from({ length: arities[i]! }, () => `T${++k}`).join(', ')}>` : seg)).join('+');
   }
+  if (declared === 0) {
+    const last = n.segments.length - 1;
+    return n.segments.map((seg, i) => (i === last ? `${seg}<${n.args.map(renderClrmd).join(', ')}>` : seg)).join('+');
+  }
+  // The parser gives up on a mismatch and keeps the DAC text.
+  if (declared !== n.args.length) return renderDac(n);
+  let next = 0;
+  return n.segments
+    .map((seg, i) => {
+      const arity = arities[i]!;
+      if (arity === 0) return seg;
+      const mine = n.args.slice(next, next + arity);
+      next += arity;
+      return `${stripArity(seg)}<${mine.map(renderClrmd).join(', ')}>`;
+    })
+    .join('+');
 }
 
 /** DAC style (TypeString with FormatNamespace|FormatFullInst): reserved characters escaped, arguments as
  * `[[Name, Assembly],...]` after the last segment (a type variable bare), array arguments with their element's
  * assembly. */
 export function renderDac(n: TypeNameNode): string {
+  return renderWrapped(n, renderDac, (d) => {
+    const base = d.segments.map(escapeDacName).join('+');
+    if (!d.args.length) return base;
+    return base + '[' + d.args.map((a) => (a.kind === 'var' ? a.name : `[${renderDac(a)}, ${assemblyOf(a)}]`)).join(',') + ']';
+  });
+}
+
+type DefNode = Extract<TypeNameNode, { kind: 'def' }>;
+
+/** What both styles share: Free, unknown types, type variables, and the array/pointer/byref wrappers. */
+function renderWrapped(n: TypeNameNode, render: (n: TypeNameNode) => string, renderDef: (n: DefNode) => string): string {
   switch (n.kind) {
     case 'free':
       return 'Free';
@@ -194,16 +193,13 @@ export function renderDac(n: TypeNameNode): string {
     case 'var':
       return n.name;
     case 'pointer':
-      return renderDac(n.element) + '*';
+      return render(n.element) + '*';
     case 'byref':
-      return renderDac(n.element) + '&';
+      return render(n.element) + '&';
     case 'array':
-      return renderDac(n.element) + arraySuffix(n);
-    case 'def': {
-      const base = n.segments.map(escapeDacName).join('+');
-      if (!n.args.length) return base;
-      return base + '[' + n.args.map((a) => (a.kind === 'var' ? a.name : `[${renderDac(a)}, ${assemblyOf(a)}]`)).join(',') + ']';
-    }
+      return render(n.element) + arraySuffix(n);
+    case 'def':
+      return renderDef(n);
   }
 }
 

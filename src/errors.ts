@@ -35,3 +35,17 @@ export class LimitExceededError extends DumpsleuthError {}
 
 /** The user's request is malformed (unknown command, bad address syntax, an address that is not an object). */
 export class UsageError extends DumpsleuthError {}
+
+/**
+ * The user cancelled the running command (Ctrl-C at the interactive prompt); the session stays usable, and every cache
+ * the command was building is left unbuilt, so the next command builds it afresh. Deliberately not a DumpsleuthError:
+ * many layers turn a DumpsleuthError into "this part of the dump is unreadable, skip it" (a failed leak rule, an
+ * unnamed method), which would swallow the cancellation and finish the command with a wrong, partial answer; as a
+ * plain Error it passes through every such catch up to the CLI.
+ */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * `analyze`: runs every leak rule over one analysis context and orders the findings by impact. The two symptom rules
  * of this module run first (finished-but-alive claims the pending operations it explains, so never-completed-async
- * does not report them twice); the rules of `rules/index.ts` follow when that module exists.
+ * does not report them twice); the rules of `rules/index.ts` follow.
  */
 import { DumpsleuthError, UsageError } from '../errors';
 import type { AnalysisContext } from './analysis-context';
@@ -9,6 +9,8 @@ import { sortFindings, type Finding } from './finding';
 import type { LeakRule } from './leak-rule';
 import { finishedButAliveRule } from './rules/finished-but-alive';
 import { neverCompletedAsyncRule } from './rules/never-completed-async';
+import { RULES } from './rules';
+import { throwIfCancelled } from '../heap/walk-progress';
 
 /** The rules this module owns, in the order they must run. */
 export const CORE_RULES: readonly LeakRule<AnalysisContext>[] = [finishedButAliveRule, neverCompletedAsyncRule];
@@ -23,12 +25,10 @@ export interface AnalyzeResult {
   readonly elapsedMs: number;
 }
 
-/** Every known rule: ours first, then the ones `rules/index.ts` exports (any exported rule or array of rules),
- * each id once. */
+/** Every rule: the two symptom rules first, then the leak and waste rules of `rules/index.ts` (AnalysisContext
+ * satisfies their RuleContext). */
 export function allRules(): LeakRule<AnalysisContext>[] {
-  const out = [...CORE_RULES];
-  for (const r of externalRules()) if (!out.some((o) => o.id === r.id)) out.push(r);
-  return out;
+  return [...CORE_RULES, ...RULES];
 }
 
 /** Runs the rules (all, or the one named `ruleId`) and sorts the findings. @throws UsageError for an unknown rule id. */
@@ -43,6 +43,8 @@ export function analyze(ctx: AnalysisContext, options: { ruleId?: string } = {})
   const findings: Finding[] = [];
   const failures: { rule: string; reason: string }[] = [];
   for (const rule of rules) {
+    // Ctrl-C in the prompt stops between rules (heap walks inside a rule stop on their own).
+    throwIfCancelled();
     try {
       findings.push(...rule.run(ctx));
     } catch (e) {
@@ -55,28 +57,3 @@ export function analyze(ctx: AnalysisContext, options: { ruleId?: string } = {})
   return { findings: sortFindings(findings), rules: rules.map((r) => r.id), failures, elapsedMs: Date.now() - t0 };
 }
 
-/** The rules exported by `rules/index.ts` (owned by the rule authors), or none when that module does not exist. */
-function externalRules(): LeakRule<AnalysisContext>[] {
-  let mod: Record<string, unknown>;
-  try {
-    // Loaded at run time: the module may not exist yet, and a static import would not compile without it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('./rules/index') as Record<string, unknown>;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes('rules/index')) return [];
-    throw e;
-  }
-  const out: LeakRule<AnalysisContext>[] = [];
-  const add = (v: unknown) => {
-    if (isRule(v) && !out.some((o) => o.id === v.id)) out.push(v);
-  };
-  for (const value of Object.values(mod)) {
-    if (Array.isArray(value)) value.forEach(add);
-    else add(value);
-  }
-  return out;
-}
-
-function isRule(v: unknown): v is LeakRule<AnalysisContext> {
-  return typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' && typeof (v as { run?: unknown }).run === 'function';
-}

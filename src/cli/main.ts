@@ -2,7 +2,7 @@
  * The dumpsleuth command line: `dumpsleuth <dump> [command [args]]`, `dumpsleuth demo`, options, errors.
  * This is the only layer that catches errors broadly, writes to stdout/stderr and picks exit codes.
  */
-import { DumpsleuthError, UsageError } from '../errors';
+import { CancelledError, DumpsleuthError, UsageError } from '../errors';
 import { findCommand, COMMANDS } from './commands';
 import type { CommandResult } from './command';
 import { runRepl } from './repl';
@@ -84,7 +84,7 @@ export function runOne(session: Session, words: readonly string[], json: boolean
 }
 
 /** Runs one command line on a session and prints its result or one error line; returns the exit code (0 ok, 1 error,
- * 2 usage, 70 internal). Never throws. */
+ * 2 usage, 70 internal, 130 cancelled at the interactive prompt). Never throws. */
 export function runCommand(session: Session, words: readonly string[], json: boolean): number {
   const [name, ...args] = words;
   let wantJson = json;
@@ -141,6 +141,11 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
  * dump) and returns the exit code. Unknown errors are internal bugs. */
 export function fail(e: unknown, note?: string): number {
   const suffix = note === undefined ? '' : ` (${note})`;
+  if (e instanceof CancelledError) {
+    // The user's own Ctrl-C: nothing about the dump to add. 130 is what a shell reports for an interrupted command.
+    process.stderr.write(`dumpsleuth: ${e.message}\n`);
+    return 130;
+  }
   if (e instanceof UsageError) {
     process.stderr.write(`dumpsleuth: ${oneLine(e.message)}\n`);
     return 2;

@@ -1,9 +1,18 @@
 // The command line of `npm run bench -- [options]`.
 
+/** The debuggee scenarios the bench can capture. */
+export type BenchScenario = 'many' | 'large';
+
 /** What the bench was asked to do. */
 export interface BenchOptions {
-  /** N for the `many` debuggee scenario (ignored with `dump`). */
+  /** Which debuggee to dump (ignored with `dump`, except to pick the types the commands ask about). */
+  readonly scenario: BenchScenario;
+  /** N for the debuggee scenario (ignored with `dump`). */
   readonly objects: number;
+  /** Objects whose roots `gcroot` looks for, in one session. */
+  readonly gcroots: number;
+  /** Per-process time limit, seconds (a tool that takes longer is reported as timed out). */
+  readonly timeoutSeconds: number;
   /** An existing dump to use instead of capturing one. */
   readonly dump?: string;
   /** Timed runs per command; the median is reported. */
@@ -14,15 +23,21 @@ export interface BenchOptions {
 }
 
 /** The usage text printed by `--help` and after a bad option. */
-export const BENCH_USAGE = `usage: npm run bench -- [--objects N] [--dump PATH] [--repeat R] [--profile]
-  --objects N   objects for the "many" debuggee heap dump (default 5000000; captured once, then cached)
+export const BENCH_USAGE = `usage: npm run bench -- [--scenario many|large] [--objects N] [--dump PATH] [--repeat R] [--gcroots K] [--timeout S] [--profile]
+  --scenario S  debuggee to dump: many (small objects) or large (service-shaped heap, ~2 GB at 22000000); default many
+  --objects N   objects for the debuggee heap dump (default 5000000 for many, 22000000 for large; captured once, cached)
+  --gcroots K   gcroot this many objects in one session of each tool (default 100)
+  --timeout S   give up on one process after S seconds (default 1800)
   --dump PATH   time an existing dump instead of capturing one
   --repeat R    timed runs per command, median reported (default 3)
   --profile     also profile dumpsleuth's dumpheap -stat once with node --cpu-prof and list the top self-time functions`;
 
 /** Parses the bench's arguments; throws an Error naming the bad option. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
-  let objects = 5_000_000;
+  let scenario: BenchScenario = 'many';
+  let objects: number | undefined;
+  let gcroots = 100;
+  let timeoutSeconds = 1800;
   let dump: string | undefined;
   let repeat = 3;
   let profile = false;
@@ -37,6 +52,18 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     switch (arg) {
       case '--objects':
         objects = positiveInteger(arg, value());
+        break;
+      case '--scenario': {
+        const v = value();
+        if (v !== 'many' && v !== 'large') throw new Error(`--scenario must be many or large, not ${JSON.stringify(v)}`);
+        scenario = v;
+        break;
+      }
+      case '--gcroots':
+        gcroots = positiveInteger(arg, value());
+        break;
+      case '--timeout':
+        timeoutSeconds = positiveInteger(arg, value());
         break;
       case '--dump':
         dump = value();
@@ -55,7 +82,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}`);
     }
   }
-  return { objects, dump, repeat, profile, help };
+  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, help };
 }
 
 function positiveInteger(option: string, text: string): number {

@@ -3,7 +3,7 @@ import type { ProfileSummary } from './cpu-profile-summary';
 import type { RssMethod } from './measure-process';
 
 /** Which question a row answers: rows are compared with dumpsleuth's answer to the same question. */
-export type Question = 'heap' | 'threads' | 'baseline';
+export type Question = 'heap' | 'type' | 'gcroot' | 'live' | 'dominators' | 'first' | 'threads' | 'baseline';
 
 /** One timed run of a command. */
 export interface RunTiming {
@@ -30,6 +30,15 @@ export interface CaseResult {
   readonly objectsPerSecond?: number;
   /** Bytes ÷ median wall seconds, for the file-read baseline. */
   readonly bytesPerSecond?: number;
+  /** Runs that did not finish within the time limit (their rows show no time). */
+  readonly timedOut?: boolean;
+}
+
+/** One issue-7 target, measured. */
+export interface TargetResult {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
 }
 
 /** Everything one bench run measured. */
@@ -62,6 +71,7 @@ export interface BenchReport {
   /** What was checked before anything was timed. */
   readonly agreement: readonly string[];
   readonly profile?: ProfileSummary;
+  readonly targets?: readonly TargetResult[];
   readonly notes: readonly string[];
 }
 
@@ -80,17 +90,24 @@ export function formatBenchMarkdown(report: BenchReport): string {
   lines.push(`- Machine: ${m.cpus} × ${m.cpuModel}, ${(m.totalMemoryBytes / GIB).toFixed(1)} GiB, ${m.os}; load average ${m.loadAverage[0].toFixed(2)} before, ${m.loadAverage[1].toFixed(2)} after`);
   lines.push(`- Node ${report.nodeVersion}, dotnet-dump ${report.dotnetDumpVersion}; ${report.repeat} timed runs per command, median shown; peak RSS = max over runs (${report.rssMethod === 'time' ? 'GNU time %M' : 'VmHWM polled'})`);
   lines.push('');
-  lines.push('| tool | command | median wall s | × dumpsleuth | objects/s | peak RSS MiB |');
-  lines.push('|---|---|---:|---:|---:|---:|');
+  lines.push('| tool | command | median wall s | × dumpsleuth | objects/s | peak RSS MiB | RSS B/object |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|');
   for (const c of report.cases) {
     const rate = c.objectsPerSecond !== undefined ? `${(c.objectsPerSecond / 1e6).toFixed(2)} M` : c.bytesPerSecond !== undefined ? `(${(c.bytesPerSecond / GIB).toFixed(2)} GiB/s)` : '—';
-    lines.push(
-      `| ${c.tool} | \`${c.command}\` | ${(c.medianWallMs / 1000).toFixed(3)} | ${c.ratioVsDumpsleuth.toFixed(2)} | ${rate} | ${c.peakRssBytes !== undefined ? mib(c.peakRssBytes) : '—'} |`,
-    );
+    const perObject = c.peakRssBytes !== undefined && c.peakRssBytes > 0 ? (c.peakRssBytes / d.objects).toFixed(1) : '—';
+    const wall = c.timedOut ? 'timed out' : (c.medianWallMs / 1000).toFixed(3);
+    const ratio = c.timedOut ? '—' : c.ratioVsDumpsleuth.toFixed(2);
+    lines.push(`| ${c.tool} | \`${c.command}\` | ${wall} | ${ratio} | ${rate} | ${c.peakRssBytes !== undefined ? mib(c.peakRssBytes) : '—'} | ${perObject} |`);
   }
   lines.push('');
-  lines.push('× dumpsleuth = this row\'s median ÷ dumpsleuth\'s median for the same question (heap rows: `dumpheap -stat`; thread rows: `threads`;');
+  lines.push('× dumpsleuth = this row\'s median ÷ dumpsleuth\'s median for the same question (same command; first answer: `threads`;');
   lines.push('baseline rows: `dumpheap -stat`). Above 1 means dumpsleuth is faster. Every wall time is a whole process, start-up included.');
+  if (report.targets !== undefined && report.targets.length > 0) {
+    lines.push('');
+    lines.push('| issue-7 target | measured | met |');
+    lines.push('|---|---|---|');
+    for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'met' : 'not met'} |`);
+  }
   lines.push('');
   lines.push('Answers checked (every timed run is checked; any difference stops the bench with exit code 1):');
   for (const a of report.agreement) lines.push(`- ${a}`);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { cacheRoot, captureDump, findDotnet, findRepoRoot, runProcess, type CapturedDump } from '../src/capture';
 import { buildClrmdOracle } from '../test/support/clrmd';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options';
-import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming } from './bench-report';
+import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming, type TargetResult } from './bench-report';
 import {
   AnswerMismatchError,
   diffHeapAnswers,
@@ -34,9 +34,18 @@ interface BenchCase {
   readonly question: Question;
   readonly argv: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Written to the process's stdin (the interactive prompt's commands). */
+  readonly stdin?: string;
   /** Throws AnswerMismatchError (or a parse error) when the output is not the agreed answer. */
   readonly check: (run: MeasuredRun) => void;
 }
+
+/** The types the commands ask about, per scenario: one rare type for `dumpheap -type`, one common type whose
+ * objects `gcroot` looks up. */
+const SCENARIO_TYPES = {
+  many: { rare: 'Debuggees.ManyRoot', common: 'Debuggees.ManyPair' },
+  large: { rare: 'Debuggees.LargeSession', common: 'Debuggees.LargeOrder' },
+} as const;
 
 /** Runs the bench with `argv` (the arguments after `node dist/bench/bench.js`) and returns the exit code. */
 export async function runBench(argv: readonly string[]): Promise<number> {
@@ -73,6 +82,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   requireSuccess('dumpsleuth --json dumpheap -stat', jsonRun);
   const heapReference = heapAnswerFromDumpsleuthJson(jsonRun.stdout);
   const jsonWarnings = (JSON.parse(jsonRun.stdout) as { warnings?: unknown[] }).warnings ?? [];
+  const types = SCENARIO_TYPES[options.scenario];
+  const targets = await pickObjects(cli, dumpPath, types.common, options.gcroots);
   let threadsReference: ThreadsAnswer | undefined;
   const agreement = new Set<string>();
 
@@ -96,6 +107,33 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   };
   const checkSosRun = (run: MeasuredRun): void => {
     if (!run.stdout.startsWith('Loading core dump:')) throw new Error(`dotnet-dump did not load the dump:\n${tail(run.stdout + run.stderr)}`);
+  };
+
+  const sosMany = (commands: readonly string[]): string[] => [dotnet, dotnetDump.assemblyPath, 'analyze', dumpPath, '-c', 'setsymbolserver --disable', ...commands.flatMap((c) => ['-c', c]), '-c', 'exit'];
+  const totals = new Map<string, { label: string; total: string }>();
+  const notesFromChecks = new Set<string>();
+  // `dumpheap -type` must agree exactly; `-live` may differ where the tools' root sets differ (reported, not fatal).
+  const checkTotal = (label: string, key: 'type' | 'live', stdout: string): void => {
+    const match = /Total ([\d,]+) objects, ([\d,]+) bytes/.exec(stdout);
+    if (match === null) throw new Error(`${label} printed no "Total N objects, M bytes" line:\n${tail(stdout)}`);
+    const total = `${match[1]} objects, ${match[2]} bytes`;
+    const first = totals.get(key);
+    if (first === undefined) totals.set(key, { label, total });
+    else if (first.total !== total) {
+      if (key === 'type') throw new AnswerMismatchError(`${first.label} and ${label}`, [`${first.total} ≠ ${total}`]);
+      notesFromChecks.add(`${first.label}: ${first.total}; ${label}: ${total} (the tools' root sets differ)`);
+    } else if (first.label !== label) agreement.add(`${label}: Total ${total}, as ${first.label}`);
+  };
+  const gcrootFound = new Map<string, string>();
+  const checkGcroot = (label: string, stdout: string): void => {
+    const found = [...stdout.matchAll(/Found (\d+) unique roots/g)].map((m) => m[1]!);
+    if (found.length !== targets.length) throw new Error(`${label} answered ${found.length} of ${targets.length} gcroot commands:\n${tail(stdout)}`);
+    gcrootFound.set(label, found.join(','));
+    const [a, b] = [...gcrootFound.entries()];
+    if (a !== undefined && b !== undefined) {
+      if (a[1] === b[1]) agreement.add(`${b[0]}: the same number of unique roots as ${a[0]} for each of the ${targets.length} objects`);
+      else notesFromChecks.add(`gcroot: ${a[0]} and ${b[0]} found different root counts for some objects (${a[1].split(',').filter((x, k) => x !== b[1].split(',')[k]).length} of ${targets.length})`);
+    }
   };
 
   const cases: BenchCase[] = [
@@ -149,6 +187,101 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       },
     },
     {
+      id: 'dumpsleuth-dumpheap-type',
+      tool: 'dumpsleuth',
+      command: `dumpheap -type ${types.rare}`,
+      question: 'type',
+      argv: [process.execPath, cli, dumpPath, 'dumpheap', '-type', types.rare],
+      check: (run) => checkTotal('dumpsleuth dumpheap -type', 'type', run.stdout),
+    },
+    {
+      id: 'dotnet-dump-dumpheap-type',
+      tool: 'dotnet-dump (SOS)',
+      command: `dumpheap -type ${types.rare}`,
+      question: 'type',
+      argv: sos(`dumpheap -type ${types.rare}`),
+      env: dotnetEnv,
+      check: (run) => {
+        checkSosRun(run);
+        checkTotal('dotnet-dump dumpheap -type', 'type', run.stdout);
+      },
+    },
+    {
+      id: 'dumpsleuth-gcroot',
+      tool: 'dumpsleuth',
+      command: `gcroot × ${targets.length} (one session, prompt on stdin)`,
+      question: 'gcroot',
+      argv: [process.execPath, cli, dumpPath],
+      stdin: `${targets.map((a) => `gcroot ${a}`).join('\n')}\nexit\n`,
+      check: (run) => checkGcroot('dumpsleuth gcroot', run.stdout),
+    },
+    {
+      id: 'dumpsleuth-gcroot-one',
+      tool: 'dumpsleuth',
+      command: 'gcroot (one object: graph, reverse index, roots, search)',
+      question: 'gcroot',
+      argv: [process.execPath, cli, dumpPath, 'gcroot', targets[0]!],
+      check: (run) => {
+        if (!/Found \d+ unique roots/.test(run.stdout)) throw new Error(`dumpsleuth gcroot ${targets[0]!} printed no "Found N unique roots":\n${tail(run.stdout)}`);
+      },
+    },
+    {
+      id: 'dotnet-dump-gcroot',
+      tool: 'dotnet-dump (SOS)',
+      command: `gcroot × ${targets.length} (one process, -c each)`,
+      question: 'gcroot',
+      argv: sosMany(targets.map((a) => `gcroot ${a}`)),
+      env: dotnetEnv,
+      check: (run) => {
+        checkSosRun(run);
+        checkGcroot('dotnet-dump gcroot', run.stdout);
+      },
+    },
+    {
+      id: 'dumpsleuth-live',
+      tool: 'dumpsleuth',
+      command: 'dumpheap -live -stat',
+      question: 'live',
+      argv: [process.execPath, cli, dumpPath, 'dumpheap', '-live', '-stat'],
+      check: (run) => checkTotal('dumpsleuth dumpheap -live -stat', 'live', run.stdout),
+    },
+    {
+      id: 'dotnet-dump-live',
+      tool: 'dotnet-dump (SOS)',
+      command: 'dumpheap -live -stat',
+      question: 'live',
+      argv: sos('dumpheap -live -stat'),
+      env: dotnetEnv,
+      check: (run) => {
+        checkSosRun(run);
+        checkTotal('dotnet-dump dumpheap -live -stat', 'live', run.stdout);
+      },
+    },
+    {
+      id: 'dumpsleuth-dominators',
+      tool: 'dumpsleuth',
+      command: 'dominators (graph, roots, dominator tree, retained sizes)',
+      question: 'dominators',
+      argv: [process.execPath, cli, dumpPath, 'dominators'],
+      check: () => undefined,
+    },
+    {
+      id: 'dumpsleuth-analyze',
+      tool: 'dumpsleuth',
+      command: 'analyze (all leak rules)',
+      question: 'dominators',
+      argv: [process.execPath, cli, dumpPath, 'analyze'],
+      check: () => undefined,
+    },
+    {
+      id: 'dumpsleuth-info',
+      tool: 'dumpsleuth',
+      command: 'info (first answer)',
+      question: 'first',
+      argv: [process.execPath, cli, dumpPath, 'info'],
+      check: () => undefined,
+    },
+    {
       id: 'node-startup',
       tool: 'baseline',
       command: 'node -e 0 (Node start-up)',
@@ -161,11 +294,21 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const loadBefore = os.loadavg()[0]!;
   // Round-robin over the cases, so drift (thermal, page cache, neighbours) spreads over all tools alike.
   const timings = new Map<string, RunTiming[]>(cases.map((c) => [c.id, []]));
+  const timedOut = new Set<string>();
   const readRuns: RunTiming[] = [];
   let readBytes = 0;
   for (let round = 1; round <= options.repeat; round++) {
     for (const c of cases) {
-      const run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env, cwd: repoRoot });
+      if (timedOut.has(c.id)) continue;
+      let run: MeasuredRun;
+      try {
+        run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env, cwd: repoRoot, stdin: c.stdin, timeoutMs: options.timeoutSeconds * 1000 });
+      } catch (error) {
+        if (!/timed out/.test((error as Error).message)) throw error;
+        timedOut.add(c.id);
+        log(`run ${round}/${options.repeat}: ${c.tool} ${c.command}: timed out after ${options.timeoutSeconds} s`);
+        continue;
+      }
       requireSuccess(`${c.tool} ${c.command}`, run);
       c.check(run);
       timings.get(c.id)!.push({ wallMs: run.wallMs, peakRssBytes: run.peakRssBytes });
@@ -177,15 +320,21 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     log(`run ${round}/${options.repeat}: read ${dumpPath} in 8 MiB chunks: ${(read.wallMs / 1000).toFixed(3)} s`);
   }
 
-  const medianOf = (id: string): number => median(timings.get(id)!.map((t) => t.wallMs));
+  const medianOf = (id: string): number => (timings.get(id)!.length > 0 ? median(timings.get(id)!.map((t) => t.wallMs)) : NaN);
   const reference: Record<Question, number> = {
     heap: medianOf('dumpsleuth-dumpheap-stat'),
+    type: medianOf('dumpsleuth-dumpheap-type'),
+    gcroot: medianOf('dumpsleuth-gcroot'),
+    live: medianOf('dumpsleuth-live'),
+    dominators: medianOf('dumpsleuth-dominators'),
+    first: medianOf('dumpsleuth-threads'),
     threads: medianOf('dumpsleuth-threads'),
     baseline: medianOf('dumpsleuth-dumpheap-stat'),
   };
   const results: CaseResult[] = cases.map((c) => {
     const runs = timings.get(c.id)!;
-    const medianWallMs = median(runs.map((r) => r.wallMs));
+    const medianWallMs = runs.length > 0 ? median(runs.map((r) => r.wallMs)) : NaN;
+    const walks = c.question === 'heap' || c.question === 'type' || c.question === 'live' || c.question === 'dominators';
     return {
       id: c.id,
       tool: c.tool,
@@ -194,9 +343,10 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: c.argv,
       runs,
       medianWallMs,
-      peakRssBytes: Math.max(...runs.map((r) => r.peakRssBytes ?? 0)),
+      peakRssBytes: Math.max(0, ...runs.map((r) => r.peakRssBytes ?? 0)),
       ratioVsDumpsleuth: medianWallMs / reference[c.question],
-      objectsPerSecond: c.question === 'heap' ? heapReference.totalCount / (medianWallMs / 1000) : undefined,
+      objectsPerSecond: walks && runs.length > 0 ? heapReference.totalCount / (medianWallMs / 1000) : undefined,
+      ...(timedOut.has(c.id) ? { timedOut: true } : {}),
     };
   });
   const readMedian = median(readRuns.map((r) => r.wallMs));
@@ -227,6 +377,12 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       `The machine was busy (1-minute load average up to ${busy.toFixed(2)} on ${os.cpus().length} CPUs): absolute times are inflated and noisy; the ratios between tools, timed round-robin, are the more robust figure.`,
     );
   }
+  notes.push(...notesFromChecks);
+  notes.push(
+    `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,
+    'dominators/analyze have no SOS or ClrMD equivalent (neither computes dominators): absolute time and peak bytes per object only; analyze includes every leak rule (the rules engineers\' code), dominators only the graph, roots, dominator tree and retained sizes.',
+  );
+  const targetResults = issueTargets(results, heapReference.totalCount, heapReadMs, dumpSize);
   if (jsonWarnings.length > 0) notes.push(`dumpsleuth warned: ${jsonWarnings.map(String).join('; ')}`);
 
   const report: BenchReport = {
@@ -253,6 +409,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     cases: results,
     agreement: [...agreement],
     profile,
+    targets: targetResults,
     notes,
   };
   process.stdout.write(`${formatBenchMarkdown(report)}\n`);
@@ -275,8 +432,9 @@ async function obtainDump(options: BenchOptions): Promise<{ dumpPath: string; ca
       return { dumpPath };
     }
   }
-  log(`capturing (or reusing the cached) heap dump of "many ${options.objects}"`);
-  const captured = await captureDump({ scenario: 'many', args: [String(options.objects)], dumpType: 'heap', readyTimeoutMs: 10 * 60_000 });
+  const free = fs.statfsSync(cacheRoot());
+  log(`capturing (or reusing the cached) heap dump of "${options.scenario} ${options.objects}" (${((free.bavail * free.bsize) / 2 ** 30).toFixed(0)} GiB free)`);
+  const captured = await captureDump({ scenario: options.scenario, args: [String(options.objects)], dumpType: 'heap', readyTimeoutMs: 20 * 60_000 });
   log(`${captured.cached ? 'cached' : 'captured'} ${captured.dumpPath} (${(captured.sizeBytes / 2 ** 20).toFixed(0)} MiB)`);
   return { dumpPath: captured.dumpPath, captured };
 }
@@ -294,6 +452,57 @@ async function profileDumpheap(cli: string, dumpPath: string, repoRoot: string):
   const profiles = fs.readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
   if (profiles.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${profiles.length}`);
   return summarizeCpuProfile(path.join(dir, profiles[0]!), repoRoot);
+}
+
+/** `count` addresses of `type` objects spread evenly over the heap (from dumpsleuth's `dumpheap -short -type`). */
+async function pickObjects(cli: string, dumpPath: string, type: string, count: number): Promise<string[]> {
+  const run = await measureProcess(process.execPath, [cli, dumpPath, 'dumpheap', '-short', '-type', type]);
+  requireSuccess(`dumpsleuth dumpheap -short -type ${type}`, run);
+  const all = run.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]+$/i.test(l));
+  if (all.length === 0) throw new Error(`no ${type} objects on the heap`);
+  const step = all.length / Math.min(count, all.length);
+  return Array.from({ length: Math.min(count, all.length) }, (_, k) => `0x${all[Math.floor(k * step)]!}`);
+}
+
+/** The issue-7 targets, each measured from this run's medians (dumpsleuth rows). */
+function issueTargets(results: readonly CaseResult[], objects: number, heapReadMs: number, dumpSize: number): TargetResult[] {
+  const row = (id: string): CaseResult | undefined => results.find((r) => r.id === id);
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const out: TargetResult[] = [];
+  const stat = row('dumpsleuth-dumpheap-stat');
+  const sosStat = row('dotnet-dump-dumpheap-stat');
+  if (stat && sosStat && !sosStat.timedOut) {
+    const ratio = sosStat.medianWallMs / stat.medianWallMs;
+    out.push({ target: 'dumpheap -stat ≥ 5× faster than dotnet-dump', measured: `${ratio.toFixed(1)}× (${s(stat.medianWallMs)} vs ${s(sosStat.medianWallMs)})`, met: ratio >= 5 });
+  }
+  if (stat) {
+    const ratio = stat.medianWallMs / heapReadMs;
+    out.push({ target: 'dumpheap -stat within 2× of reading the heap bytes', measured: `${ratio.toFixed(2)}× (${s(stat.medianWallMs)} vs ${s(heapReadMs)} warm read)`, met: ratio <= 2 });
+  }
+  const first = [row('dumpsleuth-info'), row('dumpsleuth-threads')].filter((r): r is CaseResult => r !== undefined && !r.timedOut);
+  if (first.length > 0) {
+    const best = Math.max(...first.map((r) => r.medianWallMs));
+    out.push({ target: `first answer (info, threads) < 1 s (dump ${(dumpSize / 2 ** 30).toFixed(2)} GiB)`, measured: first.map((r) => `${r.command.split(' ')[0]} ${s(r.medianWallMs)}`).join(', '), met: best < 1000 });
+  }
+  const gc = row('dumpsleuth-gcroot-one');
+  if (gc && !gc.timedOut) {
+    out.push({ target: `gcroot for one object < 5 s incl. index (${(objects / 1e6).toFixed(1)} M objects)`, measured: `${s(gc.medianWallMs)} (whole process: open, graph, reverse index, roots, search)`, met: gc.medianWallMs < 5000 });
+  }
+  const live = row('dumpsleuth-live');
+  if (live && !live.timedOut) out.push({ target: 'all-roots mark (dumpheap -live -stat) < 20 s', measured: s(live.medianWallMs), met: live.medianWallMs < 20_000 });
+  const dom = row('dumpsleuth-dominators');
+  if (dom && !dom.timedOut) {
+    const perObject = (dom.peakRssBytes ?? 0) / objects;
+    out.push({ target: 'dominators < 60 s', measured: `${s(dom.medianWallMs)} (${(objects / 1e6).toFixed(1)} M objects)`, met: dom.medianWallMs < 60_000 });
+    out.push({ target: 'dominators ≤ 64 bytes/object peak', measured: `${perObject.toFixed(1)} B/object (peak RSS ${((dom.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB, process included)`, met: perObject <= 64 });
+  }
+  const an = row('dumpsleuth-analyze');
+  if (an && !an.timedOut) {
+    const perObject = (an.peakRssBytes ?? 0) / objects;
+    out.push({ target: 'analyze ≤ 64 bytes/object peak (goal)', measured: `${perObject.toFixed(1)} B/object, ${s(an.medianWallMs)}`, met: perObject <= 64 });
+  }
+  if (stat) out.push({ target: 'dumpheap -stat peak memory independent of dump size', measured: `${((stat.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB (compare across the many/large runs)`, met: (stat.peakRssBytes ?? 0) < 256 * 2 ** 20 });
+  return out;
 }
 
 function requireSuccess(what: string, run: MeasuredRun): void {

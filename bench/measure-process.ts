@@ -30,6 +30,8 @@ export interface MeasureOptions {
   readonly timeoutMs?: number;
   /** Default: {@link defaultRssMethod}. */
   readonly rssMethod?: RssMethod;
+  /** Written to the child's stdin (then closed); without it stdin is /dev/null. */
+  readonly stdin?: string;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -47,7 +49,11 @@ export function measureProcess(command: string, args: readonly string[], options
   const [exe, argv] = rssMethod === 'time' ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]] : [command, [...args]];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(exe, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(exe, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.stdin !== undefined && child.stdin !== null) {
+      child.stdin.on('error', () => undefined); // a child that exits early closes the pipe
+      child.stdin.end(options.stdin);
+    }
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     const sampler = rssMethod === 'poll' && child.pid !== undefined ? new TreeRssSampler(child.pid) : undefined;
@@ -62,8 +68,8 @@ export function measureProcess(command: string, args: readonly string[], options
       clearTimeout(timer);
       if (poll !== undefined) clearInterval(poll);
     };
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('exit', () => {
       exitedAt = process.hrtime.bigint();
     });

@@ -1,15 +1,20 @@
 /**
- * The heap as a graph in typed arrays: one heap walk gives the objects (sorted addresses, found by binary search)
- * and their references in CSR form (per object a run of target indexes and the slot offsets that hold them);
- * dependent-handle edges (primary → secondary) are merged in; reverse edges are built on first use.
+ * The heap as a graph in compact typed arrays: one heap walk gives the objects (sorted addresses, a 4-byte type
+ * index, 4-byte sizes) and a second, index-ordered pass over their reference slots gives the edges in CSR form
+ * (4-byte target indexes, exact arrays, no doubling copies); dependent-handle edges (primary → secondary) are merged
+ * in. Slot offsets are not stored: `edgeOffsetOf` recomputes one from the dump (only paths being printed need them).
+ * Reverse edges are built in place on first use. Addresses resolve to objects through a page index (O(1) plus a
+ * short binary search inside one 4 KiB page).
  */
 import type { MemoryReader } from '../dump/memory-reader';
+import { LimitExceededError } from '../errors';
 import type { GcHeap } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
 import { GcDescReader, type GcDesc } from './gc-desc';
 import { forEachObject, type WalkProblem } from './heap-walker';
+import { MethodTableIndex } from './method-table-index';
 
-/** `edgeOffset` of an edge that comes from a dependent handle rather than a field. */
+/** `edgeOffsetOf` of an edge that comes from a dependent handle rather than a field. */
 export const DEPENDENT_EDGE = 0xffffffff;
 /** Returned by lookups that find no object. */
 export const NO_OBJECT = -1;
@@ -18,10 +23,15 @@ export const NO_OBJECT = -1;
 export interface ReverseEdges {
   /** `start[i]..start[i+1]` index `source`/`edge` for object i. */
   readonly start: Uint32Array;
-  /** The referencing object. */
+  /** The referencing object (ascending within one object's run). */
   readonly source: Uint32Array;
-  /** The forward edge index (for its slot offset). */
+  /** The forward edge index (for its slot offset); materialized on first use (4 bytes per edge). */
   readonly edge: Uint32Array;
+}
+
+/** Slot offsets by forward edge index, read like an array (`edgeOffset[e]`); each read is `edgeOffsetOf(e)`. */
+export interface EdgeOffsets {
+  readonly [edge: number]: number;
 }
 
 /** What the graph knows about references it could not follow. */
@@ -42,23 +52,50 @@ export interface DependentEdge {
   readonly secondary: number;
 }
 
+const POINTER = 8;
+const TWO32 = 4294967296;
+/** Slot values at or above 2^53 (high word ≥ 2^21) cannot be user-space addresses: not references. */
+const MAX_HI = 0x200000;
+const MAX_UNREADABLE = 100;
+/** Elements per chunk of the first pass's growing arrays (chunks are copied once into exact arrays). */
+const CHUNK = 1 << 20;
+/** Bytes read at once by the slot reader. */
+const SLOT_WINDOW = 8 << 20;
+
+/** Where slot offsets come from: stored (synthetic graphs) or recomputed from the dump. */
+interface OffsetSource {
+  offsetOf(graph: ObjectGraph, edge: number): number;
+}
+
 /** The object graph of one heap. */
 export class ObjectGraph {
-  private reverseValue?: ReverseEdges;
+  private reverseValue?: ReverseEdgesImpl;
+  private mtsValue?: Float64Array;
+  private mtIndexes?: Uint32Array;
+  private readonly lookup: AddressLookup;
+  /** Slot offsets by edge index (`edgeOffset[e]` is `edgeOffsetOf(e)`); prefer `edgeOffsetOf` in new code. */
+  readonly edgeOffset: EdgeOffsets;
 
-  constructor(
+  /** Use `build` or `fromAdjacency`. */
+  private constructor(
     /** Object addresses, ascending. */
     readonly addresses: Float64Array,
-    readonly mts: Float64Array,
-    /** Sizes as SOS reports them. */
-    readonly sizes: Float64Array,
+    /** Object i's MethodTable is `methodTables[mtIndexes[i]]`. */
+    mtIndexes: Uint32Array,
+    /** The distinct MethodTables, by type index. */
+    readonly methodTables: Float64Array,
+    /** Sizes as SOS reports them (a Float64Array only when some object is 4 GiB or larger). */
+    readonly sizes: Uint32Array | Float64Array,
     /** `edgeStart[i]..edgeStart[i+1]` are object i's outgoing edges. */
     readonly edgeStart: Uint32Array,
     readonly edgeTarget: Uint32Array,
-    /** Offset of the slot holding the reference, or DEPENDENT_EDGE. */
-    readonly edgeOffset: Uint32Array,
+    private readonly offsets: OffsetSource,
     readonly problems: GraphProblems,
-  ) {}
+  ) {
+    this.mtIndexes = mtIndexes;
+    this.lookup = new AddressLookup(addresses);
+    this.edgeOffset = new Proxy<EdgeOffsets>({}, { get: (_, key) => (typeof key === 'string' ? this.edgeOffsetOf(Number(key)) : undefined) });
+  }
 
   get count(): number {
     return this.addresses.length;
@@ -68,10 +105,52 @@ export class ObjectGraph {
     return this.edgeTarget.length;
   }
 
+  /** Object i's MethodTable. */
+  mtOf(i: number): number {
+    return this.mtsValue !== undefined ? this.mtsValue[i]! : this.methodTables[this.mtIndexes![i]!]!;
+  }
+
+  /** Object i's index into `methodTables`. */
+  typeIndexOf(i: number): number {
+    return this.mtIndexes !== undefined ? this.mtIndexes[i]! : this.methodTables.indexOf(this.mtsValue![i]!);
+  }
+
+  /** Every object's MethodTable (8 bytes per object, materialized on first use; `mtOf(i)` needs no memory). */
+  get mts(): Float64Array {
+    if (this.mtsValue === undefined) {
+      const index = this.mtIndexes!;
+      const table = this.methodTables;
+      const out = new Float64Array(index.length);
+      for (let i = 0; i < index.length; i++) out[i] = table[index[i]!]!;
+      this.mtsValue = out;
+      this.mtIndexes = undefined; // one representation at a time
+    }
+    return this.mtsValue;
+  }
+
+  /** The offset in its source object of the slot that holds forward edge `edge`, or DEPENDENT_EDGE.
+   * Recomputed from the dump (a few microseconds); out-of-range edges give NaN. */
+  edgeOffsetOf(edge: number): number {
+    if (!(edge >= 0 && edge < this.edgeTarget.length) || !Number.isInteger(edge)) return NaN;
+    return this.offsets.offsetOf(this, edge);
+  }
+
+  /** The object whose outgoing edges include `edge`. */
+  sourceOf(edge: number): number {
+    const s = this.edgeStart;
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (s[mid]! <= edge) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
   /** The index of the object starting at `address`, or NO_OBJECT. */
   indexOf(address: number): number {
-    const i = this.floor(address);
-    return i >= 0 && this.addresses[i] === address ? i : NO_OBJECT;
+    return this.lookup.find(address);
   }
 
   /** The index of the object whose bytes [start, start+size) contain `address`, or NO_OBJECT. */
@@ -80,27 +159,9 @@ export class ObjectGraph {
     return i >= 0 && address < this.addresses[i]! + this.sizes[i]! ? i : NO_OBJECT;
   }
 
-  /** Incoming edges; built on first use (O(objects + edges)). */
+  /** Incoming edges; built on first use, in place (O(objects + edges), no temporaries). */
   reverse(): ReverseEdges {
-    if (this.reverseValue) return this.reverseValue;
-    const n = this.count;
-    const start = new Uint32Array(n + 1);
-    const targets = this.edgeTarget;
-    for (let e = 0; e < targets.length; e++) start[targets[e]! + 1]!++;
-    for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
-    const fill = start.slice(0, n);
-    const source = new Uint32Array(targets.length);
-    const edge = new Uint32Array(targets.length);
-    for (let i = 0; i < n; i++) {
-      for (let e = this.edgeStart[i]!; e < this.edgeStart[i + 1]!; e++) {
-        const t = targets[e]!;
-        const at = fill[t]!++;
-        source[at] = i;
-        edge[at] = e;
-      }
-    }
-    this.reverseValue = { start, source, edge };
-    return this.reverseValue;
+    return (this.reverseValue ??= ReverseEdgesImpl.build(this));
   }
 
   /** Largest index whose address is ≤ `address`, or -1. */
@@ -119,106 +180,89 @@ export class ObjectGraph {
     return found;
   }
 
-  /** Walks the heap once and builds the graph; `dependents` adds primary → secondary edges.
-   * Problems (unreadable objects, dangling references) are recorded in `problems`, never guessed around. */
+  /** Walks the heap once, then reads every object's reference slots in address order, and builds the graph;
+   * `dependents` adds primary → secondary edges. Problems (unreadable objects, dangling references) are recorded in
+   * `problems`, never guessed around.
+   * @throws LimitExceededError when the heap has 2^32 or more objects or references. */
   static build(heap: GcHeap, mts: MethodTableReader, memory: MemoryReader, dependents: readonly DependentEdge[] = []): ObjectGraph {
-    const addresses = new GrowableF64();
-    const mtList = new GrowableF64();
-    const sizes = new GrowableF64();
-    const edgeStart = new GrowableU32();
-    const rawTargets = new GrowableF64();
-    const rawOffsets = new GrowableU32();
-    const descs = new GcDescReader(memory);
-    const byMt = new Map<number, GcDesc | null>();
-    const unreadable: { address: number; reason: string }[] = [];
-    let collectible = 0;
-    const visitRef = (off: number, target: number) => {
-      rawOffsets.push(off);
-      rawTargets.push(target);
-    };
-    const walk = forEachObject(heap, mts, memory, (address, mt, size) => {
-      addresses.push(address);
-      mtList.push(mt);
-      sizes.push(size);
-      edgeStart.push(rawTargets.length);
-      let desc = byMt.get(mt);
-      if (desc === undefined) {
-        const info = mts.read(mt);
-        if (info.isCollectible) collectible++;
-        try {
-          desc = info.containsGCPointers ? descs.read(info) : null;
-        } catch (e) {
-          if (unreadable.length < 100) unreadable.push({ address, reason: (e as Error).message });
-          desc = null;
-        }
-        byMt.set(mt, desc);
-      }
-      if (desc === null) return;
-      const mark = rawTargets.length;
-      try {
-        descs.forEachReference(address, size, desc, visitRef);
-      } catch (e) {
-        rawTargets.truncate(mark);
-        rawOffsets.truncate(mark);
-        if (unreadable.length < 100) unreadable.push({ address, reason: (e as Error).message });
-      }
-    });
-    edgeStart.push(rawTargets.length);
+    const types = new TypeTable(mts, memory);
+    const mtIndex = new MethodTableIndex();
+    const addressChunks = new ChunkedF64();
+    const typeChunks = new ChunkedU32();
+    const sizeChunks = new ChunkedU32();
+    const bigSizes: number[] = []; // (index, size) pairs of objects of 4 GiB or more
+    let count = 0;
+    let slotBound = 0;
+    // Pass 1: the walk. Objects and an upper bound of their reference count (from the GCDesc, no slot reads).
+    const walk = forEachObject(
+      heap,
+      mts,
+      memory,
+      (address, _mt, size, _segment, type) => {
+        addressChunks.push(address);
+        typeChunks.push(type);
+        if (size >= TWO32) {
+          bigSizes.push(count, size);
+          sizeChunks.push(0);
+        } else sizeChunks.push(size);
+        count++;
+        const desc = types.desc(type, mtIndex, address);
+        if (desc !== null) slotBound += slotCountBound(desc, size);
+      },
+      undefined,
+      mtIndex,
+    );
+    if (count >= TWO32 - 1) throw new LimitExceededError(`the heap has ${count} objects; the graph indexes at most 2^32 - 2`);
+    const addresses = addressChunks.toArray();
+    const typeOf = typeChunks.toArray();
+    let sizes: Uint32Array | Float64Array = sizeChunks.toArray();
+    if (bigSizes.length > 0) {
+      sizes = Float64Array.from(sizes);
+      for (let k = 0; k < bigSizes.length; k += 2) sizes[bigSizes[k]!] = bigSizes[k + 1]!;
+    }
+    const lookup = new AddressLookup(addresses);
 
-    const addr = addresses.done();
-    const graph0 = new ObjectGraph(addr, mtList.done(), sizes.done(), new Uint32Array(0), new Uint32Array(0), new Uint32Array(0), {
-      walk,
-      unresolvedReferences: 0,
-      collectibleObjects: collectible,
-      unreadable,
-    });
-    // Resolve raw reference values to object indexes, dropping the ones that are not object starts.
-    const starts = edgeStart.done();
-    const raw = rawTargets.done();
-    const rawOff = rawOffsets.done();
-    const n = addr.length;
-    const extra = new Map<number, number[]>();
+    // Dependent-handle edges, resolved and sorted by primary.
+    const deps: [number, number][] = [];
     for (const d of dependents) {
-      const p = graph0.indexOf(d.primary);
-      const s = graph0.indexOf(d.secondary);
-      if (p === NO_OBJECT || s === NO_OBJECT) continue;
-      let list = extra.get(p);
-      if (!list) extra.set(p, (list = []));
-      list.push(s);
+      const p = lookup.find(d.primary);
+      const s = lookup.find(d.secondary);
+      if (p !== NO_OBJECT && s !== NO_OBJECT) deps.push([p, s]);
     }
-    const outStart = new Uint32Array(n + 1);
-    const outTarget = new GrowableU32(raw.length + dependents.length);
-    const outOffset = new GrowableU32(raw.length + dependents.length);
+    deps.sort((a, b) => a[0] - b[0]);
+    const bound = slotBound + deps.length;
+    if (bound >= TWO32) throw new LimitExceededError(`the heap has ${bound} references; the graph indexes fewer than 2^32`);
+
+    // Pass 2: read each object's slots in address order (sequential reads) and resolve them to object indexes.
+    const edgeStart = new Uint32Array(count + 1);
+    let edgeTarget = new Uint32Array(bound);
+    const reader = new SlotReader(memory, SLOT_WINDOW);
+    const resolver = new SlotResolver(lookup, reader);
+    let cursor = 0;
     let unresolved = 0;
-    for (let i = 0; i < n; i++) {
-      outStart[i] = outTarget.length;
-      for (let e = starts[i]!; e < starts[i + 1]!; e++) {
-        const t = graph0.indexOf(raw[e]!);
-        if (t === NO_OBJECT) {
-          unresolved++;
-          continue;
-        }
-        outTarget.push(t);
-        outOffset.push(rawOff[e]!);
+    let nextDep = 0;
+    for (let i = 0; i < count; i++) {
+      edgeStart[i] = cursor;
+      const desc = types.descOf(typeOf[i]!);
+      if (desc !== null) {
+        resolver.begin(addresses[i]!, edgeTarget, cursor);
+        if (forEachSlot(desc, sizes[i]!, resolver)) {
+          cursor = resolver.cursor;
+          unresolved += resolver.unresolved;
+        } else types.unreadable(addresses[i]!, `memory at 0x${resolver.failedAt.toString(16)} is not in the dump`);
       }
-      const deps = extra.get(i);
-      if (deps) {
-        for (const s of deps) {
-          outTarget.push(s);
-          outOffset.push(DEPENDENT_EDGE);
-        }
-      }
+      while (nextDep < deps.length && deps[nextDep]![0] === i) edgeTarget[cursor++] = deps[nextDep++]![1];
     }
-    outStart[n] = outTarget.length;
-    return new ObjectGraph(addr, graph0.mts, graph0.sizes, outStart, outTarget.done(), outOffset.done(), {
-      walk,
-      unresolvedReferences: unresolved,
-      collectibleObjects: collectible,
-      unreadable,
-    });
+    edgeStart[count] = cursor;
+    // Null slots make the bound loose; copy when the slack is worth more than the copy's transient.
+    edgeTarget = cursor * 8 < edgeTarget.length * 7 ? edgeTarget.slice(0, cursor) : edgeTarget.subarray(0, cursor);
+
+    const problems: GraphProblems = { walk, unresolvedReferences: unresolved, collectibleObjects: types.collectible, unreadable: types.unreadableList };
+    return new ObjectGraph(addresses, typeOf, mtIndex.addresses.slice(0, mtIndex.count), sizes, edgeStart, edgeTarget, new DumpOffsets(memory, types), problems);
   }
 
-  /** A graph from explicit adjacency (tests and synthetic inputs): `edges[i]` lists object i's targets. */
+  /** A graph from explicit adjacency (tests and synthetic inputs): `edges[i]` lists object i's targets; slot
+   * offsets are 8, 16, ... in list order; every MethodTable is 0. */
   static fromAdjacency(addresses: readonly number[], sizes: readonly number[], edges: readonly (readonly number[])[]): ObjectGraph {
     const n = addresses.length;
     const start = new Uint32Array(n + 1);
@@ -232,60 +276,423 @@ export class ObjectGraph {
       });
     }
     start[n] = target.length;
+    const stored = Uint32Array.from(offset);
     return new ObjectGraph(
       Float64Array.from(addresses),
-      new Float64Array(n),
+      new Uint32Array(n),
+      new Float64Array(1),
       Float64Array.from(sizes),
       start,
       Uint32Array.from(target),
-      Uint32Array.from(offset),
+      { offsetOf: (_, e) => stored[e]! },
       { walk: [], unresolvedReferences: 0, collectibleObjects: 0, unreadable: [] },
     );
   }
 }
 
-/** A Float64Array that doubles when full. */
-class GrowableF64 {
-  private data: Float64Array;
-  length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Float64Array(capacity);
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
+/** Reverse CSR built in place: counts, prefix sums, then a backward fill that leaves each run ascending. */
+class ReverseEdgesImpl implements ReverseEdges {
+  private edgeValue?: Uint32Array;
+
+  private constructor(
+    private readonly graph: ObjectGraph,
+    readonly start: Uint32Array,
+    readonly source: Uint32Array,
+  ) {}
+
+  static build(graph: ObjectGraph): ReverseEdgesImpl {
+    const n = graph.count;
+    const targets = graph.edgeTarget;
+    const forward = graph.edgeStart;
+    const start = new Uint32Array(n + 1);
+    for (let e = 0; e < targets.length; e++) start[targets[e]! + 1]!++;
+    for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+    // start[t + 1] is now the end of t's run; filling backwards moves it down to the run's beginning.
+    const source = new Uint32Array(targets.length);
+    for (let i = n - 1; i >= 0; i--) {
+      for (let e = forward[i + 1]! - 1; e >= forward[i]!; e--) source[--start[targets[e]! + 1]!] = i;
     }
-    this.data[this.length++] = v;
+    start.copyWithin(0, 1);
+    start[n] = targets.length;
+    return new ReverseEdgesImpl(graph, start, source);
   }
-  truncate(length: number): void {
-    this.length = length;
-  }
-  done(): Float64Array {
-    return this.data.slice(0, this.length);
+
+  get edge(): Uint32Array {
+    if (this.edgeValue === undefined) {
+      const g = this.graph;
+      const targets = g.edgeTarget;
+      const forward = g.edgeStart;
+      const fill = this.start.slice(0, g.count);
+      const edge = new Uint32Array(targets.length);
+      for (let i = 0; i < g.count; i++) {
+        for (let e = forward[i]!; e < forward[i + 1]!; e++) edge[fill[targets[e]!]!++] = e;
+      }
+      this.edgeValue = edge;
+    }
+    return this.edgeValue;
   }
 }
 
-/** A Uint32Array that doubles when full. */
-class GrowableU32 {
-  private data: Uint32Array;
-  length = 0;
-  constructor(capacity = 1024) {
-    this.data = new Uint32Array(Math.max(16, capacity));
+/** Per-type facts of the build: GCDesc (null: no references), collectible types, unreadable objects. */
+class TypeTable {
+  private readonly descs: (GcDesc | null | undefined)[] = [];
+  private readonly reader: GcDescReader;
+  collectible = 0;
+  readonly unreadableList: { address: number; reason: string }[] = [];
+
+  constructor(
+    private readonly mts: MethodTableReader,
+    memory: MemoryReader,
+  ) {
+    this.reader = new GcDescReader(memory);
   }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
+
+  /** The GCDesc of the walk's type `type`, decoded the first time (`address`: the first object, for problems). */
+  desc(type: number, index: MethodTableIndex, address: number): GcDesc | null {
+    let d = this.descs[type];
+    if (d === undefined) {
+      const info = this.mts.read(index.addresses[type]!);
+      if (info.isCollectible) this.collectible++;
+      try {
+        d = info.containsGCPointers ? this.reader.read(info) : null;
+        if (d !== null && d.kind === 'none') d = null;
+      } catch (e) {
+        this.unreadable(address, (e as Error).message);
+        d = null;
+      }
+      this.descs[type] = d;
     }
-    this.data[this.length++] = v;
+    return d;
   }
-  truncate(length: number): void {
-    this.length = length;
+
+  /** The GCDesc of a type already met in the walk. */
+  descOf(type: number): GcDesc | null {
+    return this.descs[type] ?? null;
   }
-  done(): Uint32Array {
-    return this.data.slice(0, this.length);
+
+  unreadable(address: number, reason: string): void {
+    if (this.unreadableList.length < MAX_UNREADABLE) this.unreadableList.push({ address, reason });
   }
 }
+
+/** Receives the slot offsets of one object (see `forEachSlot`); returns false to stop (the object is unreadable). */
+interface SlotVisitor {
+  slot(offset: number): boolean;
+}
+
+/** Calls `visit.slot` for each reference slot of an object of `size` bytes (SOS's size) described by `desc`, in the
+ * order of gc-desc.ts's `forEachReference` (gcdesc.h's series). Returns false when the visitor stopped. */
+function forEachSlot(desc: GcDesc, size: number, visit: SlotVisitor): boolean {
+  if (desc.kind === 'normal') {
+    const s = desc.series;
+    for (let i = 0; i < s.length; i += 2) {
+      const start = s[i]!;
+      const end = start + s[i + 1]! + size;
+      for (let off = start; off < end; off += POINTER) if (!visit.slot(off)) return false;
+    }
+  } else if (desc.kind === 'valueArray') {
+    const items = desc.valSeries;
+    if (items.length === 0) return true;
+    // The element area ends one pointer before the object's end (the next object's header).
+    const end = size - POINTER;
+    let off = desc.valStart;
+    while (off < end) {
+      for (let i = 0; i < items.length && off < end; i += 2) {
+        const stop = off + items[i]! * POINTER;
+        for (; off < stop; off += POINTER) if (!visit.slot(off)) return false;
+        off += items[i + 1]!;
+      }
+    }
+  }
+  return true;
+}
+
+/** An upper bound of the reference count of an object (its slots, null or not), from the GCDesc alone. */
+function slotCountBound(desc: GcDesc, size: number): number {
+  let n = 0;
+  if (desc.kind === 'normal') {
+    const s = desc.series;
+    for (let i = 0; i < s.length; i += 2) {
+      const span = s[i + 1]! + size;
+      if (span > 0) n += Math.ceil(span / POINTER);
+    }
+  } else if (desc.kind === 'valueArray') {
+    const items = desc.valSeries;
+    let perElement = 0;
+    let stride = 0;
+    for (let i = 0; i < items.length; i += 2) {
+      perElement += items[i]!;
+      stride += items[i]! * POINTER + items[i + 1]!;
+    }
+    const area = size - POINTER - desc.valStart;
+    if (stride > 0 && area > 0) n = Math.ceil(area / stride) * perElement;
+  }
+  return n;
+}
+
+/** Reads 8-byte slots through one reused window, refilled with big reads (slots are read in address order). */
+class SlotReader {
+  private readonly bytes: Uint8Array;
+  private readonly u32: Uint32Array;
+  private start = 0;
+  private end = 0;
+  /** The value's halves after a successful `read`. */
+  lo = 0;
+  hi = 0;
+
+  constructor(
+    private readonly memory: MemoryReader,
+    size: number,
+  ) {
+    this.bytes = new Uint8Array(size);
+    this.u32 = new Uint32Array(this.bytes.buffer);
+  }
+
+  /** Reads the 8-byte slot at `address` (8-aligned) into lo/hi; false when it is not in the dump. */
+  read(address: number): boolean {
+    if (address < this.start || address + POINTER > this.end) {
+      let n = 0;
+      try {
+        if (this.memory.readUpToInto) n = this.memory.readUpToInto(address, this.bytes, 0, this.bytes.length);
+        else {
+          const got = this.memory.readUpTo(address, this.bytes.length);
+          this.bytes.set(got);
+          n = got.length;
+        }
+      } catch {
+        n = 0;
+      }
+      this.start = address;
+      this.end = address + n - (n % POINTER);
+      if (this.end - this.start < POINTER) {
+        this.end = 0;
+        return false;
+      }
+    }
+    const word = (address - this.start) / 4;
+    this.lo = this.u32[word]!;
+    this.hi = this.u32[word + 1]!;
+    return true;
+  }
+}
+
+/** The build's slot visitor: reads a slot, resolves its value to an object index and appends the edge. */
+class SlotResolver implements SlotVisitor {
+  private address = 0;
+  private out: Uint32Array = new Uint32Array(0);
+  cursor = 0;
+  unresolved = 0;
+  failedAt = 0;
+
+  constructor(
+    private readonly lookup: AddressLookup,
+    private readonly reader: SlotReader,
+  ) {}
+
+  begin(address: number, out: Uint32Array, cursor: number): void {
+    this.address = address;
+    this.out = out;
+    this.cursor = cursor;
+    this.unresolved = 0;
+  }
+
+  slot(offset: number): boolean {
+    const r = this.reader;
+    const a = this.address + offset;
+    if (!r.read(a)) {
+      this.failedAt = a;
+      return false;
+    }
+    const hi = r.hi;
+    if ((r.lo === 0 && hi === 0) || hi >= MAX_HI) return true;
+    const t = this.lookup.find(hi * TWO32 + r.lo);
+    if (t === NO_OBJECT) this.unresolved++;
+    else this.out[this.cursor++] = t;
+    return true;
+  }
+}
+
+/** Recomputes slot offsets from the dump: the k-th edge of an object is its k-th resolved slot, then its
+ * dependent-handle edges (the build's order). */
+class DumpOffsets implements OffsetSource, SlotVisitor {
+  private readonly reader: SlotReader;
+  private graph?: ObjectGraph;
+  private address = 0;
+  private wanted = 0;
+  private seen = 0;
+  private found = -1;
+  private failed = false;
+
+  constructor(
+    memory: MemoryReader,
+    private readonly types: TypeTable,
+  ) {
+    this.reader = new SlotReader(memory, 1 << 16);
+  }
+
+  offsetOf(graph: ObjectGraph, edge: number): number {
+    const s = graph.sourceOf(edge);
+    const desc = this.types.descOf(graph.typeIndexOf(s));
+    if (desc === null) return DEPENDENT_EDGE;
+    this.graph = graph;
+    this.address = graph.addresses[s]!;
+    this.wanted = edge - graph.edgeStart[s]!;
+    this.seen = 0;
+    this.found = -1;
+    this.failed = false;
+    forEachSlot(desc, graph.sizes[s]!, this);
+    return this.found >= 0 && !this.failed ? this.found : DEPENDENT_EDGE;
+  }
+
+  slot(offset: number): boolean {
+    const r = this.reader;
+    if (!r.read(this.address + offset)) {
+      this.failed = true; // the build kept only the dependent edges of an object it could not read whole
+      return false;
+    }
+    if ((r.lo === 0 && r.hi === 0) || r.hi >= MAX_HI) return true;
+    if (this.graph!.indexOf(r.hi * TWO32 + r.lo) === NO_OBJECT) return true;
+    if (this.seen++ === this.wanted) this.found = offset;
+    return true; // read on to the end: a later unreadable slot means the build dropped these edges
+  }
+}
+
+/** Address → object index: per 4 MiB chunk of the heap's address range a table of the first object of each 4 KiB
+ * page, then a binary search among the few objects that start in the page. Sparse: only chunks holding objects
+ * have a table (4 KiB each). Falls back to one binary search when the range is too wide for the chunk directory. */
+class AddressLookup {
+  private static readonly CHUNK_BYTES = 4 * 1024 * 1024;
+  private static readonly PAGE_BYTES = 4096;
+  private static readonly PAGES = 1024;
+  private base = 0;
+  private chunkCount = 0;
+  private chunkSlot = new Int32Array(0);
+  private pageFirst = new Uint32Array(0);
+
+  constructor(private readonly addresses: Float64Array) {
+    const n = addresses.length;
+    if (n === 0) return;
+    const C = AddressLookup.CHUNK_BYTES;
+    const base = Math.floor(addresses[0]! / C) * C;
+    const chunkCount = Math.floor((addresses[n - 1]! - base) / C) + 1;
+    if (chunkCount > 1 << 24) return; // more than 64 TiB of range: binary search only
+    const chunkSlot = new Int32Array(chunkCount).fill(-1);
+    let slots = 0;
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor((addresses[i]! - base) / C);
+      if (chunkSlot[c] === -1) chunkSlot[c] = slots++;
+    }
+    const per = AddressLookup.PAGES + 1;
+    const pageFirst = new Uint32Array(slots * per);
+    let j = 0;
+    for (let c = 0; c < chunkCount; c++) {
+      const s = chunkSlot[c]!;
+      if (s < 0) continue;
+      const chunkStart = base + c * C;
+      for (let p = 0; p <= AddressLookup.PAGES; p++) {
+        const pageStart = chunkStart + p * AddressLookup.PAGE_BYTES;
+        while (j < n && addresses[j]! < pageStart) j++;
+        pageFirst[s * per + p] = j;
+      }
+    }
+    this.base = base;
+    this.chunkCount = chunkCount;
+    this.chunkSlot = chunkSlot;
+    this.pageFirst = pageFirst;
+  }
+
+  /** The index of the object starting at `address`, or NO_OBJECT. */
+  find(address: number): number {
+    const a = this.addresses;
+    let lo = 0;
+    let hi = a.length - 1;
+    if (this.chunkCount > 0) {
+      const off = address - this.base;
+      const c = Math.floor(off / AddressLookup.CHUNK_BYTES);
+      if (!(c >= 0 && c < this.chunkCount)) return NO_OBJECT;
+      const s = this.chunkSlot[c]!;
+      if (s < 0) return NO_OBJECT;
+      const k = s * (AddressLookup.PAGES + 1) + Math.floor((off - c * AddressLookup.CHUNK_BYTES) / AddressLookup.PAGE_BYTES);
+      lo = this.pageFirst[k]!;
+      hi = this.pageFirst[k + 1]! - 1;
+    }
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = a[mid]!;
+      if (v === address) return mid;
+      if (v < address) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return NO_OBJECT;
+  }
+}
+
+/** A growing Float64 list in fixed chunks (no doubling copies), copied once into an exact array. */
+class ChunkedF64 {
+  private chunks: Float64Array[] = [];
+  private last = new Float64Array(0);
+  private used = CHUNK;
+  length = 0;
+
+  push(v: number): void {
+    if (this.used === CHUNK) {
+      this.last = new Float64Array(CHUNK);
+      this.chunks.push(this.last);
+      this.used = 0;
+    }
+    this.last[this.used++] = v;
+    this.length++;
+  }
+
+  /** The exact array; the chunks are released as they are copied. */
+  toArray(): Float64Array {
+    const out = new Float64Array(this.length);
+    let at = 0;
+    for (let k = 0; k < this.chunks.length; k++) {
+      const c = this.chunks[k]!;
+      const n = Math.min(CHUNK, this.length - at);
+      out.set(n === CHUNK ? c : c.subarray(0, n), at);
+      at += n;
+      this.chunks[k] = EMPTY_F64;
+    }
+    this.chunks = [];
+    this.last = EMPTY_F64;
+    return out;
+  }
+}
+
+/** A growing Uint32 list in fixed chunks, copied once into an exact array. */
+class ChunkedU32 {
+  private chunks: Uint32Array[] = [];
+  private last = new Uint32Array(0);
+  private used = CHUNK;
+  length = 0;
+
+  push(v: number): void {
+    if (this.used === CHUNK) {
+      this.last = new Uint32Array(CHUNK);
+      this.chunks.push(this.last);
+      this.used = 0;
+    }
+    this.last[this.used++] = v;
+    this.length++;
+  }
+
+  toArray(): Uint32Array {
+    const out = new Uint32Array(this.length);
+    let at = 0;
+    for (let k = 0; k < this.chunks.length; k++) {
+      const c = this.chunks[k]!;
+      const n = Math.min(CHUNK, this.length - at);
+      out.set(n === CHUNK ? c : c.subarray(0, n), at);
+      at += n;
+      this.chunks[k] = EMPTY_U32;
+    }
+    this.chunks = [];
+    this.last = EMPTY_U32;
+    return out;
+  }
+}
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U32 = new Uint32Array(0);

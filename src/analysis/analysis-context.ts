@@ -260,7 +260,7 @@ export class AnalysisContext {
   slotName(from: number, edge: number): string {
     if (edge < 0) return '';
     const off = this.graph.edgeOffset[edge]!;
-    return off === DEPENDENT_EDGE ? '(dependent handle)' : this.parts.namer.name(this.graph.mts[from]!, off);
+    return off === DEPENDENT_EDGE ? '(dependent handle)' : this.parts.namer.name(this.graph.mtOf(from), off);
   }
 
   // ---- Dominators ------------------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ export class AnalysisContext {
 
   /** The type name of object `index` as dumpheap prints it. */
   typeName(index: number): string {
-    return this.parts.names.clrmdName(this.graph.mts[index]!);
+    return this.parts.names.clrmdName(this.graph.mtOf(index));
   }
 
   /** Names of `mt` and its parents (DAC style, most derived first); empty when the MethodTable is unreadable. */
@@ -403,7 +403,7 @@ export class AnalysisContext {
 
   /** The value of the first of `names` that object `index` has, or undefined. */
   fieldValue(index: number, names: readonly string[]): { field: FieldLayout; value: FieldValue } | undefined {
-    const f = this.findField(this.graph.mts[index]!, names);
+    const f = this.findField(this.graph.mtOf(index), names);
     if (!f) return undefined;
     const value = this.readField(this.graph.addresses[index]!, f);
     return value ? { field: f, value } : undefined;

@@ -28,7 +28,8 @@ export interface RootPathOptions {
   readonly limit?: number;
 }
 
-/** Paths from `roots` (in the given order) to the object at index `target`. */
+/** Paths from `roots` (in the given order) to the object at index `target`. The search reuses the graph's scratch
+ * (see `shortestPathsTo`), so its cost follows the objects that reach the target, not the heap size. */
 export function findRootPaths(graph: ObjectGraph, roots: readonly GcRoot[], target: number, options: RootPathOptions = {}): RootPath[] {
   const paths = shortestPathsTo(graph, target);
   const out: RootPath[] = [];

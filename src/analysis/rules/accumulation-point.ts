@@ -69,11 +69,11 @@ export const accumulationPointRule: LeakRule<RuleContext> = {
       const d = idom[i]!;
       const byType = d >= 0 ? elements.get(d) : undefined;
       if (!byType) continue;
-      const e = byType.get(g.mts[i]!);
+      const e = byType.get(g.mtOf(i));
       if (e) {
         e.count++;
         e.retained += ctx.retained[i]!;
-      } else byType.set(g.mts[i]!, { count: 1, retained: ctx.retained[i]!, first: i });
+      } else byType.set(g.mtOf(i), { count: 1, retained: ctx.retained[i]!, first: i });
     }
     const findings: Finding[] = [];
     for (const p of points) findings.push(pointFinding(ctx, p, elements.get(p)!, liveBytes));
@@ -86,24 +86,24 @@ function pointFinding(ctx: RuleContext, point: number, byType: Map<number, { cou
   const { idom } = ctx.dominators;
   let top: [number, { count: number; retained: number; first: number }] | undefined;
   for (const entry of byType) if (!top || entry[1].retained > top[1].retained) top = entry;
-  const isArray = ctx.objects.tryReadMethodTable(g.mts[point]!)?.isArray ?? false;
+  const isArray = ctx.objects.tryReadMethodTable(g.mtOf(point))?.isArray ?? false;
   // An array's holder is the collection whose storage it is (Dictionary._entries, List._items).
   const holder = isArray && idom[point]! >= 0 ? idom[point]! : point;
   const retainedBytes = ctx.retained[holder]!;
   const share = Math.round((100 * retainedBytes) / liveBytes);
   let owner = -1;
   for (let v = holder, k = 0; v >= 0 && k < OWNER_STEPS; v = idom[v]!, k++) {
-    if (isUserType(ctx, g.mts[v]!)) {
+    if (isUserType(ctx, g.mtOf(v))) {
       owner = v;
       break;
     }
   }
-  const holderType = typeName(ctx, g.mts[holder]!);
+  const holderType = typeName(ctx, g.mtOf(holder));
   const accumulated = top !== undefined && top[1].count >= MIN_ACCUMULATED && top[1].retained >= ELEMENT_SHARE * (ctx.retained[point]! - g.sizes[point]!);
   const elementType = top ? typeName(ctx, top[0]) : undefined;
   const count = accumulated ? top![1].count : 1;
   const examples = accumulated ? [g.addresses[holder]!, g.addresses[top![1].first]!] : [g.addresses[holder]!];
-  const ownerText = owner >= 0 && owner !== holder ? ` owned by ${typeName(ctx, g.mts[owner]!)} ${hex(g.addresses[owner]!)}` : '';
+  const ownerText = owner >= 0 && owner !== holder ? ` owned by ${typeName(ctx, g.mtOf(owner))} ${hex(g.addresses[owner]!)}` : '';
   const path = retentionChain(ctx, holder);
   return {
     rule: accumulationPointRule.id,
@@ -123,9 +123,9 @@ function pointFinding(ctx: RuleContext, point: number, byType: Map<number, { cou
       holder: hex(g.addresses[holder]!),
       holderType,
       accumulationPoint: hex(g.addresses[point]!),
-      accumulationPointType: typeName(ctx, g.mts[point]!),
+      accumulationPointType: typeName(ctx, g.mtOf(point)),
       ...(accumulated ? { elementType, elementCount: count, elementRetainedBytes: top![1].retained } : {}),
-      ...(owner >= 0 ? { owner: hex(g.addresses[owner]!), ownerType: typeName(ctx, g.mts[owner]!) } : {}),
+      ...(owner >= 0 ? { owner: hex(g.addresses[owner]!), ownerType: typeName(ctx, g.mtOf(owner)) } : {}),
       heapShare: retainedBytes / liveBytes,
       liveHeapBytes: liveBytes,
     },

@@ -9,6 +9,7 @@ import { DumpsleuthError } from '../../errors';
 import { NO_OBJECT } from '../../heap/object-graph';
 import type { Finding } from '../finding';
 import type { LeakRule } from '../leak-rule';
+import { firstEdgeBetween } from '../path-to';
 import type { RuleContext } from './rule-context';
 import { bytesText, hex, isUserMethod, methodCulprit, plural, readReferenceField, retainedOfSet, retentionChain, typeName } from './rule-support';
 
@@ -38,7 +39,7 @@ export const eventHandlerLeakRule: LeakRule<RuleContext> = {
     const isMulticastMt = new Map<number, boolean>();
     for (let i = 0; i < g.count; i++) {
       if (!ctx.live[i]) continue;
-      const mt = g.mts[i]!;
+      const mt = g.mtOf(i);
       let delegateType = isMulticastMt.get(mt);
       if (delegateType === undefined) {
         delegateType = ctx.delegates.isDelegateType(mt);
@@ -49,7 +50,7 @@ export const eventHandlerLeakRule: LeakRule<RuleContext> = {
       const list = readReferenceField(ctx, address, mt, '_invocationList');
       if (list === 0) continue;
       const listIndex = g.indexOf(list);
-      if (listIndex === NO_OBJECT || !ctx.objects.tryReadMethodTable(g.mts[listIndex]!)?.isArray) continue;
+      if (listIndex === NO_OBJECT || !ctx.objects.tryReadMethodTable(g.mtOf(listIndex))?.isArray) continue;
       let invocations;
       try {
         invocations = ctx.delegates.read(address).invocations;
@@ -76,9 +77,9 @@ export const eventHandlerLeakRule: LeakRule<RuleContext> = {
           v = d;
         }
         if (!owned) continue;
-        const key = `${g.mts[t]}:${inv.methodDesc}`;
+        const key = `${g.mtOf(t)}:${inv.methodDesc}`;
         let group = groups.get(key);
-        if (!group) groups.set(key, (group = { targetMt: g.mts[t]!, methodDesc: inv.methodDesc, targets: new Set(), delegates: [] }));
+        if (!group) groups.set(key, (group = { targetMt: g.mtOf(t), methodDesc: inv.methodDesc, targets: new Set(), delegates: [] }));
         group.targets.add(t);
         group.delegates.push(inv.delegate);
       }
@@ -96,7 +97,7 @@ export const eventHandlerLeakRule: LeakRule<RuleContext> = {
 function subscriberOf(ctx: RuleContext, target: number): number {
   if (target === NO_OBJECT) return NO_OBJECT;
   const g = ctx.graph;
-  const mt = g.mts[target]!;
+  const mt = g.mtOf(target);
   if (!CLOSURE_TYPE.test(typeName(ctx, mt))) return target;
   const captured = readReferenceField(ctx, g.addresses[target]!, mt, CLOSURE_THIS);
   return captured === 0 ? NO_OBJECT : g.indexOf(captured);
@@ -106,7 +107,7 @@ function groupFinding(ctx: RuleContext, eventIndex: number, listIndex: number, h
   const g = ctx.graph;
   const eventAddress = g.addresses[eventIndex]!;
   const subscriberType = typeName(ctx, group.targetMt);
-  const eventType = typeName(ctx, g.mts[eventIndex]!);
+  const eventType = typeName(ctx, g.mtOf(eventIndex));
   const holder = holderOf(ctx, eventIndex);
   const targets = [...group.targets];
   const examples = targets.slice(0, 5).map((t) => g.addresses[t]!);
@@ -151,11 +152,12 @@ function holderOf(ctx: RuleContext, index: number): string {
   for (let k = rev.start[index]!; k < rev.start[index + 1]!; k++) {
     const s = rev.source[k]!;
     if (!ctx.live[s]) continue;
-    const field = ctx.referenceNames.name(g.mts[s]!, g.edgeOffset[rev.edge[k]!]!);
-    const info = ctx.objects.tryReadMethodTable(g.mts[s]!);
+    // The first forward edge from s to the delegate is the one `rev.edge[k]` names, without its 4 bytes per edge.
+    const field = ctx.referenceNames.name(g.mtOf(s), g.edgeOffsetOf(firstEdgeBetween(g, s, index)));
+    const info = ctx.objects.tryReadMethodTable(g.mtOf(s));
     // .NET 10 keeps statics in object[] buckets held by handles: a slot there is a static field.
-    if (info?.isArray) return `held in static storage (${typeName(ctx, g.mts[s]!)} ${hex(g.addresses[s]!)}${field})`;
-    return `field ${typeName(ctx, g.mts[s]!)}.${field}`;
+    if (info?.isArray) return `held in static storage (${typeName(ctx, g.mtOf(s))} ${hex(g.addresses[s]!)}${field})`;
+    return `field ${typeName(ctx, g.mtOf(s))}.${field}`;
   }
   return 'rooted directly';
 }

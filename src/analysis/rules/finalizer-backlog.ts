@@ -69,7 +69,7 @@ export const finalizerBacklogRule: LeakRule<RuleContext> = {
       const i = g.indexOf(a);
       if (i < 0) continue;
       readyIndexes.push(i);
-      const t = typeName(ctx, g.mts[i]!);
+      const t = typeName(ctx, g.mtOf(i));
       byType.set(t, (byType.get(t) ?? 0) + 1);
     }
     const types = Object.fromEntries([...byType.entries()].sort((a, b) => b[1] - a[1]));

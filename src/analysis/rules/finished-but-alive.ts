@@ -59,7 +59,7 @@ function findFinished(ctx: AnalysisContext): Map<FinishedKind, number[]> {
   const parent = ctx.parentOf;
   for (let i = 0; i < g.count; i++) {
     if (parent[i] === -1) continue;
-    const mt = g.mts[i]!;
+    const mt = g.mtOf(i);
     let kind = kinds.get(mt);
     if (kind === undefined) {
       kind = classify(ctx, mt);
@@ -101,10 +101,10 @@ function isDisposed(ctx: AnalysisContext, i: number): boolean {
   const open = AnalysisContext.numeric(ctx.fieldValue(i, ['_isOpen'])?.value);
   if (open !== undefined) return open === 0;
   // System.Threading.Timer → TimerHolder._timer → TimerQueueTimer._canceled.
-  const holderField = ctx.findField(ctx.graph.mts[i]!, ['_timer']);
+  const holderField = ctx.findField(ctx.graph.mtOf(i), ['_timer']);
   const holder = holderField ? ctx.referenceOf(i, holderField) : -1;
   if (holder >= 0) {
-    const qf = ctx.findField(ctx.graph.mts[holder]!, ['_timer']);
+    const qf = ctx.findField(ctx.graph.mtOf(holder), ['_timer']);
     const queued = qf ? ctx.referenceOf(holder, qf) : -1;
     const canceled = queued >= 0 ? AnalysisContext.numeric(ctx.fieldValue(queued, ['_canceled'])?.value) : undefined;
     if (canceled !== undefined) return canceled !== 0;
@@ -206,6 +206,6 @@ function thresholdFor(kind: FinishedKind): number {
 
 /** The user type closest to the symptom on a path, `Type.field` style, or undefined. */
 function nearestUserHolder(ctx: AnalysisContext, nodes: readonly number[]): string | undefined {
-  for (let k = nodes.length - 2; k >= 0; k--) if (ctx.isUserType(ctx.graph.mts[nodes[k]!]!)) return ctx.typeName(nodes[k]!);
+  for (let k = nodes.length - 2; k >= 0; k--) if (ctx.isUserType(ctx.graph.mtOf(nodes[k]!))) return ctx.typeName(nodes[k]!);
   return undefined;
 }

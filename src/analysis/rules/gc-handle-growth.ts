@@ -40,9 +40,9 @@ export const gcHandleGrowthRule: LeakRule<RuleContext> = {
       if (!KINDS.has(h.kind) || runtimeOwned.has(h.address)) continue;
       const t = g.indexOf(h.target);
       if (t === NO_OBJECT || isClaimed(ctx, t)) continue;
-      const key = `${h.kind}:${g.mts[t]}`;
+      const key = `${h.kind}:${g.mtOf(t)}`;
       let group = groups.get(key);
-      if (!group) groups.set(key, (group = { kind: h.kind, mt: g.mts[t]!, handles: [], targets: new Set() }));
+      if (!group) groups.set(key, (group = { kind: h.kind, mt: g.mtOf(t), handles: [], targets: new Set() }));
       group.handles.push(h);
       group.targets.add(t);
     }
@@ -133,7 +133,7 @@ function freeSpaceAroundPins(ctx: RuleContext, pinned: readonly number[]): { seg
   let freeBytes = 0;
   for (const { lo, hi } of bySegment.values()) {
     // Graph indexes follow addresses, so the objects between two pins are the indexes between them.
-    for (let i = lo + 1; i < hi; i++) if (g.mts[i] === freeMt) freeBytes += g.sizes[i]!;
+    for (let i = lo + 1; i < hi; i++) if (g.mtOf(i) === freeMt) freeBytes += g.sizes[i]!;
   }
   return { segments: bySegment.size, freeBytes };
 }

@@ -32,7 +32,7 @@ export const heapFragmentationRule: LeakRule<RuleContext> = {
       const seg = segments[s];
       if (!seg || a < seg.start) continue;
       total.set(seg.kind, (total.get(seg.kind) ?? 0) + g.sizes[i]!);
-      if (g.mts[i] === freeMt) free.set(seg.kind, (free.get(seg.kind) ?? 0) + g.sizes[i]!);
+      if (g.mtOf(i) === freeMt) free.set(seg.kind, (free.get(seg.kind) ?? 0) + g.sizes[i]!);
     }
     const rows = GENERATIONS.map((gen) => ({ generation: gen, bytes: total.get(gen) ?? 0, freeBytes: free.get(gen) ?? 0 })).filter(
       (r) => r.freeBytes >= FRAGMENTATION_MIN_BYTES && r.freeBytes >= FRAGMENTATION_MIN_SHARE * r.bytes,

@@ -112,7 +112,7 @@ function findPending(ctx: AnalysisContext): AsyncOperation[] {
   const parent = ctx.parentOf;
   for (let i = 0; i < g.count; i++) {
     if (parent[i] === -1) continue;
-    const mt = g.mts[i]!;
+    const mt = g.mtOf(i);
     let is = candidate.get(mt);
     if (is === undefined) {
       is = isCandidateType(ctx, mt);

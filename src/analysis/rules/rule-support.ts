@@ -42,9 +42,8 @@ export function typeName(ctx: RuleContext, mt: number): string {
 export function methodTablesNamed(ctx: RuleContext, name: string): number[] {
   const c = cacheOf(ctx);
   if (!c.byName) {
-    const unique = new Set<number>();
-    const mts = ctx.graph.mts;
-    for (let i = 0; i < mts.length; i++) unique.add(mts[i]!);
+    // The graph's distinct MethodTables (every one met by the walk); none when the graph is empty.
+    const unique = ctx.graph.count > 0 ? ctx.graph.methodTables : new Float64Array(0);
     c.byName = new Map();
     for (const mt of unique) {
       const n = typeName(ctx, mt);
@@ -198,7 +197,7 @@ export function resolveCallback(ctx: RuleContext, delegate: number, depth = 2): 
         if (t === NO_OBJECT) continue;
         for (let e = ctx.graph.edgeStart[t]!; e < ctx.graph.edgeStart[t + 1]!; e++) {
           const r = ctx.graph.edgeTarget[e]!;
-          if (ctx.delegates.isDelegateType(ctx.graph.mts[r]!)) next.push({ address: ctx.graph.addresses[r]!, via: path });
+          if (ctx.delegates.isDelegateType(ctx.graph.mtOf(r))) next.push({ address: ctx.graph.addresses[r]!, via: path });
         }
       }
     }
@@ -270,8 +269,8 @@ export function retentionChain(ctx: RuleContext, index: number): RetentionChain 
   const g = ctx.graph;
   const steps: { type: string; field?: string; repeat: number }[] = [];
   for (let k = 0; k < nodes.length; k++) {
-    const type = typeName(ctx, g.mts[nodes[k]!]!);
-    const field = k === 0 || edges[k]! < 0 ? undefined : ctx.referenceNames.name(g.mts[nodes[k - 1]!]!, g.edgeOffset[edges[k]!]!);
+    const type = typeName(ctx, g.mtOf(nodes[k]!));
+    const field = k === 0 || edges[k]! < 0 ? undefined : ctx.referenceNames.name(g.mtOf(nodes[k - 1]!), g.edgeOffset[edges[k]!]!);
     const last = steps[steps.length - 1];
     if (last && k > 0 && last.type === type && last.field === field) last.repeat++;
     else steps.push({ type, ...(field !== undefined ? { field } : {}), repeat: 1 });

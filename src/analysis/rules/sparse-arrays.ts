@@ -28,7 +28,7 @@ export const sparseArraysRule: LeakRule<RuleContext> = {
     const arrays: { index: number; length: number; used: number }[] = [];
     for (let i = 0; i < g.count; i++) {
       if (!ctx.live[i]) continue;
-      const mt = g.mts[i]!;
+      const mt = g.mtOf(i);
       let refs = isRefArray.get(mt);
       if (refs === undefined) {
         const info = ctx.objects.tryReadMethodTable(mt);
@@ -53,14 +53,14 @@ export const sparseArraysRule: LeakRule<RuleContext> = {
         rule: sparseArraysRule.id,
         title: `${plural(arrays.length, 'sparse array')} waste ${bytesText(wasted)}`,
         severity: 'info',
-        verdict: `${plural(arrays.length, 'large reference array')} are mostly empty (the largest: ${typeName(ctx, g.mts[first.index]!)} with ${first.used} of ${first.length} slots used); their null slots take ${bytesText(wasted)}.`,
+        verdict: `${plural(arrays.length, 'large reference array')} are mostly empty (the largest: ${typeName(ctx, g.mtOf(first.index))} with ${first.used} of ${first.length} slots used); their null slots take ${bytesText(wasted)}.`,
         objectCount: arrays.length,
         retainedBytes: wasted,
         chain: [],
         examples: arrays.slice(0, 5).map((a) => g.addresses[a.index]!),
         verify: [`dumparray ${hex(g.addresses[first.index]!)}`, `gcroot ${hex(g.addresses[first.index]!)}`],
         confidence: 'high',
-        details: { arrays: arrays.slice(0, 10).map((a) => ({ address: hex(g.addresses[a.index]!), type: typeName(ctx, g.mts[a.index]!), length: a.length, used: a.used })) },
+        details: { arrays: arrays.slice(0, 10).map((a) => ({ address: hex(g.addresses[a.index]!), type: typeName(ctx, g.mtOf(a.index)), length: a.length, used: a.used })) },
       },
     ];
   },

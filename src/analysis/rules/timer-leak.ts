@@ -40,9 +40,9 @@ export const timerLeakRule: LeakRule<RuleContext> = {
     if (timerMts.size === 0) return [];
     const groups = new Map<number, Group>();
     for (let i = 0; i < g.count; i++) {
-      if (!ctx.live[i] || !timerMts.has(g.mts[i]!)) continue;
+      if (!ctx.live[i] || !timerMts.has(g.mtOf(i))) continue;
       const address = g.addresses[i]!;
-      const mt = g.mts[i]!;
+      const mt = g.mtOf(i);
       if (readBoolField(ctx, address, mt, '_canceled') !== false) continue;
       const callback = readReferenceField(ctx, address, mt, '_timerCallback');
       if (callback === 0) continue;
@@ -59,7 +59,7 @@ export const timerLeakRule: LeakRule<RuleContext> = {
       if (owner === NO_OBJECT || !dominatedByTimer(ctx, owner, i)) continue;
       group.leakedOwners.add(owner);
       group.leakedTimers.push(i);
-      const ownerType = typeName(ctx, g.mts[owner]!);
+      const ownerType = typeName(ctx, g.mtOf(owner));
       group.ownerTypes.set(ownerType, (group.ownerTypes.get(ownerType) ?? 0) + 1);
     }
     const findings: Finding[] = [];

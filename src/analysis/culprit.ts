@@ -75,7 +75,7 @@ const hex = (a: number): string => '0x' + a.toString(16);
 
 /** The state of a Task object (`m_stateFlags`): completed or not; undefined when the object is not a Task. */
 export function taskCompletion(ctx: AnalysisContext, index: number): { completed: boolean; flags: number } | undefined {
-  if (!ctx.derivesFrom(ctx.graph.mts[index]!, 'System.Threading.Tasks.Task')) return undefined;
+  if (!ctx.derivesFrom(ctx.graph.mtOf(index), 'System.Threading.Tasks.Task')) return undefined;
   const flags = AnalysisContext.numeric(ctx.fieldValue(index, ['m_stateFlags'])?.value);
   if (flags === undefined) return undefined;
   return { completed: (flags & TASK_COMPLETED_MASK) !== 0, flags };
@@ -83,7 +83,7 @@ export function taskCompletion(ctx: AnalysisContext, index: number): { completed
 
 /** The async-operation reading of object `index`, or undefined when it is not an operation this module knows. */
 export function describeAsyncOperation(ctx: AnalysisContext, index: number): AsyncOperation | undefined {
-  const mt = ctx.graph.mts[index]!;
+  const mt = ctx.graph.mtOf(index);
   const hierarchy = ctx.typeHierarchy(mt);
   const has = (name: string) => hierarchy.includes(name);
   if (has('System.Net.Sockets.SocketAsyncContext+AsyncOperation')) {
@@ -144,10 +144,10 @@ function enumField(ctx: AnalysisContext, index: number, names: readonly string[]
 /** The delegate-typed reference fields of object `index` that are set, with the delegate's graph index. */
 function delegateFields(ctx: AnalysisContext, index: number): { field: FieldLayout; delegate: number }[] {
   const out: { field: FieldLayout; delegate: number }[] = [];
-  for (const f of ctx.fieldsOf(ctx.graph.mts[index]!)) {
+  for (const f of ctx.fieldsOf(ctx.graph.mtOf(index))) {
     if (f.elementType !== ElementType.Class && f.elementType !== ElementType.Object) continue;
     const d = ctx.referenceOf(index, f);
-    if (d !== NO_OBJECT && ctx.isDelegate(ctx.graph.mts[d]!)) out.push({ field: f, delegate: d });
+    if (d !== NO_OBJECT && ctx.isDelegate(ctx.graph.mtOf(d))) out.push({ field: f, delegate: d });
   }
   return out;
 }
@@ -171,7 +171,7 @@ export function analyzePath(ctx: AnalysisContext, path: RetentionPath): CulpritA
   const nodes = path.nodes;
   for (let k = 0; k < nodes.length; k++) {
     const v = nodes[k]!;
-    if (k > 0 && ctx.isDelegate(ctx.graph.mts[v]!)) callbacks.push(...callbackLinks(ctx, v, nodes[k - 1]!, ctx.slotName(nodes[k - 1]!, path.edges[k]!), k, true));
+    if (k > 0 && ctx.isDelegate(ctx.graph.mtOf(v))) callbacks.push(...callbackLinks(ctx, v, nodes[k - 1]!, ctx.slotName(nodes[k - 1]!, path.edges[k]!), k, true));
     const op = describeAsyncOperation(ctx, v);
     if (op) {
       operations.push(op);
@@ -207,7 +207,7 @@ export function analyzePath(ctx: AnalysisContext, path: RetentionPath): CulpritA
 function findStateObject(ctx: AnalysisContext, path: RetentionPath, operations: readonly AsyncOperation[], callback: CallbackLink): { index: number; field: string } | undefined {
   const candidates = [...operations.map((o) => o.index), callback.holder];
   for (const holder of candidates) {
-    const f = ctx.findField(ctx.graph.mts[holder]!, STATE_OBJECT_FIELDS);
+    const f = ctx.findField(ctx.graph.mtOf(holder), STATE_OBJECT_FIELDS);
     if (!f) continue;
     const state = ctx.referenceOf(holder, f);
     if (state === NO_OBJECT) continue;
@@ -218,7 +218,7 @@ function findStateObject(ctx: AnalysisContext, path: RetentionPath, operations: 
   for (const v of path.nodes) {
     if (v === callback.holder) continue;
     const held = delegateFields(ctx, v).find((d) => d.delegate === callback.delegate);
-    if (held && ctx.isUserType(ctx.graph.mts[v]!)) return { index: v, field: held.field.name };
+    if (held && ctx.isUserType(ctx.graph.mtOf(v))) return { index: v, field: held.field.name };
   }
   return undefined;
 }
@@ -244,7 +244,7 @@ function verifyCommands(ctx: AnalysisContext, path: RetentionPath, operations: r
 /** The async method an `AsyncStateMachineBox<…, Type+<Method>d__N>` runs (its `StateMachine` field's type is the
  * compiler-generated state machine, named after the method), or undefined for other objects. */
 export function asyncMethodOf(ctx: AnalysisContext, index: number): ResolvedMethod | undefined {
-  const mt = ctx.graph.mts[index]!;
+  const mt = ctx.graph.mtOf(index);
   const field = ctx.fieldsOf(mt).find((f) => f.name === 'StateMachine' && f.typeMT !== 0);
   if (!field) return undefined;
   const smName = ctx.parts.names.clrmdName(field.typeMT);
@@ -268,7 +268,7 @@ export function findForwardCallback(ctx: AnalysisContext, start: number): Callba
         const t = g.edgeTarget[e]!;
         if (seen.has(t)) continue;
         seen.add(t);
-        const mt = g.mts[t]!;
+        const mt = g.mtOf(t);
         if (ctx.isDelegate(mt)) {
           const user = callbackLinks(ctx, t, v, ctx.slotName(v, e), depth + 1, false).find((c) => c.method.isUser);
           if (user) return user;

@@ -92,7 +92,7 @@ export interface CollapsedChain {
 export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandmark?: (index: number) => boolean): CollapsedChain {
   const nodes = path.nodes;
   const last = nodes.length - 1;
-  const keep = nodes.map((v, k) => k === 0 || k === last || ctx.isUserType(ctx.graph.mts[v]!) || ctx.isDelegate(ctx.graph.mts[v]!) || (isLandmark?.(v) ?? false));
+  const keep = nodes.map((v, k) => k === 0 || k === last || ctx.isUserType(ctx.graph.mtOf(v)) || ctx.isDelegate(ctx.graph.mtOf(v)) || (isLandmark?.(v) ?? false));
   const chain: ChainStep[] = [];
   const stepNodes: number[][] = [];
   const keyParts: string[] = [path.root.kind];

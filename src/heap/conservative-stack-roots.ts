@@ -60,7 +60,7 @@ export function scanStackConservatively(
       i = graph.containing(value);
       interior = true;
     }
-    if (i === NO_OBJECT || graph.mts[i] === options.freeMethodTable) return;
+    if (i === NO_OBJECT || graph.mtOf(i) === options.freeMethodTable) return;
     const root: StackRoot = { address, object: graph.addresses[i]!, value, interior, precise: false, ...(register ? { register } : {}) };
     out.push(root);
   };

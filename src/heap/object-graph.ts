@@ -67,6 +67,9 @@ interface OffsetSource {
   offsetOf(graph: ObjectGraph, edge: number): number;
 }
 
+/** Edge offsets remembered per graph (a bounded cache: cleared when full). */
+const OFFSET_CACHE_LIMIT = 1 << 16;
+
 /** The object graph of one heap. */
 export class ObjectGraph {
   private reverseValue?: ReverseEdgesImpl;
@@ -132,8 +135,18 @@ export class ObjectGraph {
    * Recomputed from the dump (a few microseconds); out-of-range edges give NaN. */
   edgeOffsetOf(edge: number): number {
     if (!(edge >= 0 && edge < this.edgeTarget.length) || !Number.isInteger(edge)) return NaN;
-    return this.offsets.offsetOf(this, edge);
+    // Finding a slot rescans its object (a whole Object[] for an array element), and gcroot sessions ask for the
+    // same links again and again (every path through one static array): remember recent answers.
+    let offset = this.offsetCache.get(edge);
+    if (offset === undefined) {
+      offset = this.offsets.offsetOf(this, edge);
+      if (this.offsetCache.size >= OFFSET_CACHE_LIMIT) this.offsetCache.clear();
+      this.offsetCache.set(edge, offset);
+    }
+    return offset;
   }
+
+  private readonly offsetCache = new Map<number, number>();
 
   /** The object whose outgoing edges include `edge`. */
   sourceOf(edge: number): number {

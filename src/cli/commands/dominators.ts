@@ -31,7 +31,7 @@ export function retainedByType(ctx: AnalysisContext, accept: (mt: number) => boo
   const typeId = new Map<number, number>();
   const ids = new Int32Array(g.count);
   for (let i = 0; i < g.count; i++) {
-    const mt = g.mts[i]!;
+    const mt = g.mtOf(i);
     let id = typeId.get(mt);
     if (id === undefined) typeId.set(mt, (id = typeId.size));
     ids[i] = id;
@@ -79,7 +79,7 @@ export const dominatorsCommand: Command = {
     // Top objects: a bounded selection (limit is small next to the heap).
     const top: number[] = [];
     for (let i = 0; i < g.count; i++) {
-      if (retained[i] === 0 || !accept(g.mts[i]!)) continue;
+      if (retained[i] === 0 || !accept(g.mtOf(i))) continue;
       if (top.length < limit) {
         top.push(i);
         if (top.length === limit) top.sort((a, b) => retained[b]! - retained[a]!);
@@ -97,7 +97,7 @@ export const dominatorsCommand: Command = {
     lines.push('Top objects by retained size:');
     lines.push(`${right('Address', 16)} ${right('MT', 16)} ${right('Size', 12)} ${right('Retained', 14)} ${right('%', 6)} Type`);
     for (const i of top) {
-      lines.push(`${right(x12(g.addresses[i]!), 16)} ${right(x12(g.mts[i]!), 16)} ${right(n0(g.sizes[i]!), 12)} ${right(n0(retained[i]!), 14)} ${right(pct(retained[i]!, liveBytes), 6)} ${name(g.mts[i]!)}`);
+      lines.push(`${right(x12(g.addresses[i]!), 16)} ${right(x12(g.mtOf(i)), 16)} ${right(n0(g.sizes[i]!), 12)} ${right(n0(retained[i]!), 14)} ${right(pct(retained[i]!, liveBytes), 6)} ${name(g.mtOf(i))}`);
     }
     lines.push('', 'Top types by retained size:');
     lines.push(`${right('MT', 16)} ${right('Count', 10)} ${right('Size', 14)} ${right('Retained', 14)} ${right('%', 6)} Type`);
@@ -107,7 +107,7 @@ export const dominatorsCommand: Command = {
       json: {
         liveObjects: ctx.dominatorTree.reachableCount,
         liveBytes,
-        objects: top.map((i) => ({ address: hexJson(g.addresses[i]!), mt: hexJson(g.mts[i]!), type: name(g.mts[i]!), size: g.sizes[i]!, retained: retained[i]! })),
+        objects: top.map((i) => ({ address: hexJson(g.addresses[i]!), mt: hexJson(g.mtOf(i)), type: name(g.mtOf(i)), size: g.sizes[i]!, retained: retained[i]! })),
         types: types.map((t) => ({ mt: hexJson(t.mt), type: name(t.mt), count: t.count, size: t.size, retained: t.retained })),
       },
     };

@@ -37,7 +37,7 @@ export const dumpstackobjectsCommand: Command = {
       const entry = { thread: t.osId, objects: [] as { location: string; object: string; type: string }[] };
       for (const r of roots) {
         const i = graph.indexOf(r.object);
-        const name = session.names.clrmdName(graph.mts[i]!);
+        const name = session.names.clrmdName(graph.mtOf(i));
         const location = r.register ?? x12(r.address);
         lines.push(`${right(location, 16)} ${right(x12(r.object), 16)} ${name}`);
         entry.objects.push({ location: r.register ?? hexJson(r.address), object: hexJson(r.object), type: name });

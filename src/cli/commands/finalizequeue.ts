@@ -53,7 +53,7 @@ export const finalizequeueCommand: Command = {
       forEachFinalizeSlot(rt, q.sosAll, (_slot, o) => {
         const i = graph.indexOf(o);
         if (i === NO_OBJECT) return;
-        const mt = graph.mts[i]!;
+        const mt = graph.mtOf(i);
         if (mtFilter !== undefined && mt !== mtFilter) return;
         if (live && !(ready.has(o) || !live[i])) return;
         histogram.add(mt, graph.sizes[i]!);

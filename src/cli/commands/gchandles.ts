@@ -48,7 +48,7 @@ export const gchandlesCommand: Command = {
     const describe = (h: GcHandle) => {
       const i = graph.indexOf(h.target);
       if (i === NO_OBJECT) return { mt: 0, size: 0, name: '<error>' };
-      const mt = graph.mts[i]!;
+      const mt = graph.mtOf(i);
       if (mt === freeMt) return { mt, size: graph.sizes[i]!, name: '<free>' };
       return { mt, size: graph.sizes[i]!, name: names.dacName(mt) };
     };

@@ -35,7 +35,7 @@ export function referenceNamer(session: Session): ReferenceNamer {
 export function chainLines(session: Session, graph: ObjectGraph, path: RootPath): string[] {
   return path.chain.map((link) => {
     const dependent = link.edge >= 0 && graph.edgeOffset[link.edge] === 0xffffffff;
-    return `          -> ${left(graph.addresses[link.index]!.toString(16).padStart(12, '0'), 16)} ${session.names.clrmdName(graph.mts[link.index]!)} ${dependent ? '(dependent handle)' : ''}`;
+    return `          -> ${left(graph.addresses[link.index]!.toString(16).padStart(12, '0'), 16)} ${session.names.clrmdName(graph.mtOf(link.index))} ${dependent ? '(dependent handle)' : ''}`;
   });
 }
 
@@ -46,8 +46,8 @@ export function chainJson(session: Session, graph: ObjectGraph, path: RootPath):
     const prev = k > 0 ? path.chain[k - 1]!.index : -1;
     return {
       address: hexJson(graph.addresses[link.index]!),
-      type: session.names.clrmdName(graph.mts[link.index]!),
-      field: prev < 0 ? null : namer.name(graph.mts[prev]!, graph.edgeOffset[link.edge]!),
+      type: session.names.clrmdName(graph.mtOf(link.index)),
+      field: prev < 0 ? null : namer.name(graph.mtOf(prev), graph.edgeOffset[link.edge]!),
     };
   });
 }
@@ -104,7 +104,10 @@ export const gcrootCommand: Command = {
     }
     return {
       text: lines.join('\n'),
-      json: { target: hexJson(target), paths: paths.map((p) => ({ root: rootJson(p.root), chain: chainJson(session, graph, p) })) },
+      // Field names cost a slot search per link: build the JSON only when it is asked for.
+      get json() {
+        return { target: hexJson(target), paths: paths.map((p) => ({ root: rootJson(p.root), chain: chainJson(session, graph, p) })) };
+      },
     };
   },
 };

@@ -28,15 +28,15 @@ export const objsizeCommand: Command = {
     if (index === NO_OBJECT) throw new UsageError(`objsize: ${address.toString(16)} is not a valid object`);
     const closure = transitiveClosure(graph, index);
     const histogram = new HeapHistogram();
-    for (const i of closure) histogram.add(graph.mts[i]!, graph.sizes[i]!);
+    for (const i of closure) histogram.add(graph.mtOf(i), graph.sizes[i]!);
     const lines: string[] = [];
     if (opts.flags.has('short')) {
       for (const i of closure) lines.push(x12(graph.addresses[i]!));
     } else {
-      lines.push(`Objects which ${address.toString(16)} (${session.names.clrmdName(graph.mts[index]!)}) transitively keep alive:`, '');
+      lines.push(`Objects which ${address.toString(16)} (${session.names.clrmdName(graph.mtOf(index))}) transitively keep alive:`, '');
       if (!opts.flags.has('stat')) {
         lines.push(`${right('Address', 16)} ${right('MT', 16)} ${right('Size', 14)}`);
-        for (const i of closure) lines.push(`${right(x12(graph.addresses[i]!), 16)} ${right(x12(graph.mts[i]!), 16)} ${right(n0(graph.sizes[i]!), 14)} `);
+        for (const i of closure) lines.push(`${right(x12(graph.addresses[i]!), 16)} ${right(x12(graph.mtOf(i)), 16)} ${right(n0(graph.sizes[i]!), 14)} `);
         lines.push('');
       }
       lines.push(...heapStatLines(session, histogram));

@@ -31,7 +31,7 @@ export const retainedCommand: Command = {
     if (index === NO_OBJECT) throw new UsageError(`retained: ${address.toString(16)} is not a valid object`);
     const tree = ctx.dominatorTree;
     const retained = ctx.retainedSizes;
-    const name = (i: number) => session.names.clrmdName(g.mts[i]!);
+    const name = (i: number) => session.names.clrmdName(g.mtOf(i));
     const idom = tree.idom;
     if (idom[index] === UNREACHABLE) {
       return {

@@ -640,16 +640,20 @@ class AddressLookup {
   }
 }
 
-/** A growing Float64 list in fixed chunks (no doubling copies), copied once into an exact array. */
-class ChunkedF64 {
-  private chunks: Float64Array[] = [];
-  private last = new Float64Array(0);
+/** A growing typed list in fixed chunks (no doubling copies), copied once into an exact array. */
+class ChunkedList<T extends Float64Array | Uint32Array> {
+  private chunks: T[] = [];
+  private last: T;
   private used = CHUNK;
   length = 0;
 
+  constructor(private readonly make: (length: number) => T) {
+    this.last = make(0);
+  }
+
   push(v: number): void {
     if (this.used === CHUNK) {
-      this.last = new Float64Array(CHUNK);
+      this.last = this.make(CHUNK);
       this.chunks.push(this.last);
       this.used = 0;
     }
@@ -658,54 +662,32 @@ class ChunkedF64 {
   }
 
   /** The exact array; the chunks are released as they are copied. */
-  toArray(): Float64Array {
-    const out = new Float64Array(this.length);
+  toArray(): T {
+    const out = this.make(this.length);
     let at = 0;
     for (let k = 0; k < this.chunks.length; k++) {
       const c = this.chunks[k]!;
       const n = Math.min(CHUNK, this.length - at);
       out.set(n === CHUNK ? c : c.subarray(0, n), at);
       at += n;
-      this.chunks[k] = EMPTY_F64;
+      this.chunks[k] = this.make(0);
     }
     this.chunks = [];
-    this.last = EMPTY_F64;
+    this.last = this.make(0);
     return out;
   }
 }
 
-/** A growing Uint32 list in fixed chunks, copied once into an exact array. */
-class ChunkedU32 {
-  private chunks: Uint32Array[] = [];
-  private last = new Uint32Array(0);
-  private used = CHUNK;
-  length = 0;
-
-  push(v: number): void {
-    if (this.used === CHUNK) {
-      this.last = new Uint32Array(CHUNK);
-      this.chunks.push(this.last);
-      this.used = 0;
-    }
-    this.last[this.used++] = v;
-    this.length++;
-  }
-
-  toArray(): Uint32Array {
-    const out = new Uint32Array(this.length);
-    let at = 0;
-    for (let k = 0; k < this.chunks.length; k++) {
-      const c = this.chunks[k]!;
-      const n = Math.min(CHUNK, this.length - at);
-      out.set(n === CHUNK ? c : c.subarray(0, n), at);
-      at += n;
-      this.chunks[k] = EMPTY_U32;
-    }
-    this.chunks = [];
-    this.last = EMPTY_U32;
-    return out;
+/** A chunked list of doubles (addresses). */
+class ChunkedF64 extends ChunkedList<Float64Array> {
+  constructor() {
+    super((n) => new Float64Array(n));
   }
 }
 
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_U32 = new Uint32Array(0);
+/** A chunked list of 32-bit values (sizes, edge targets). */
+class ChunkedU32 extends ChunkedList<Uint32Array> {
+  constructor() {
+    super((n) => new Uint32Array(n));
+  }
+}

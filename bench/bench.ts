@@ -21,6 +21,7 @@ import {
   type ThreadsAnswer,
 } from './check-answers';
 import { summarizeCpuProfile } from './cpu-profile-summary';
+import { benchDeadThreadsGcroot, formatDeadThreadsGcroot } from './dead-threads-gcroot';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
@@ -418,6 +419,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const outPath = path.join(outDir, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nJSON: ${outPath}\n`);
+  const dead = await benchDeadThreadsGcroot(cli, options.repeat);
+  process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
   return 0;
 }
 

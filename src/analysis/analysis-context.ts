@@ -25,6 +25,7 @@ import type { DelegateInfo, DelegateReader } from '../runtime/code/delegates';
 import type { DotNetRuntime } from '../runtime/dotnet-runtime';
 import type { ModuleReader } from '../runtime/loader';
 import type { MethodTableReader } from '../runtime/method-table';
+import { staticSlotsOf } from '../runtime/static-slots';
 import type { ClrThread } from '../runtime/thread-store';
 import type { TypeNameResolver } from '../runtime/type-names';
 import { computeDominators, computeRetainedSizes, type DominatorTree } from './dominators';
@@ -260,7 +261,16 @@ export class AnalysisContext {
   slotName(from: number, edge: number): string {
     if (edge < 0) return '';
     const off = this.graph.edgeOffset[edge]!;
-    return off === DEPENDENT_EDGE ? '(dependent handle)' : this.parts.namer.name(this.graph.mtOf(from), off);
+    if (off === DEPENDENT_EDGE) return '(dependent handle)';
+    return this.staticSlotName(from, off) ?? this.parts.namer.name(this.graph.mtOf(from), off);
+  }
+
+  /** `Type.field` of the static whose slot of a statics `System.Object[]` is at `offset` of `from`, else undefined. */
+  private staticSlotName(from: number, offset: number): string | undefined {
+    const p = this.parts;
+    if (p.names.clrmdName(this.graph.mtOf(from)) !== 'System.Object[]') return undefined;
+    const slot = staticSlotsOf(p.runtime, p.methodTables, p.modules, (m) => p.names.moduleMetadata(m)).at(this.graph.addresses[from]! + offset);
+    return slot ? `${p.names.clrmdName(slot.declaringMT)}.${slot.field}` : undefined;
   }
 
   // ---- Dominators ------------------------------------------------------------------------------------------

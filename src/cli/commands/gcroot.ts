@@ -6,8 +6,9 @@
 import { findRootPaths, type RootPath } from '../../analysis/gcroot';
 import { ReferenceNamer } from '../../analysis/reference-names';
 import { UsageError } from '../../errors';
-import { NO_OBJECT, type ObjectGraph } from '../../heap/object-graph';
+import { DEPENDENT_EDGE, NO_OBJECT, type ObjectGraph } from '../../heap/object-graph';
 import type { GcRoot } from '../../heap/roots';
+import { staticSlotsOf, type StaticSlotMap } from '../../runtime/static-slots';
 import { addressArg, numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, left, n0, p16 } from '../format';
@@ -22,6 +23,8 @@ const HANDLE_TEXT: Record<string, string> = {
   sizedRef: 'sized ref handle',
 };
 
+const POINTER = 8;
+
 const namers = new WeakMap<Session, ReferenceNamer>();
 
 /** The session's reference namer (field names for chain links). */
@@ -31,15 +34,55 @@ export function referenceNamer(session: Session): ReferenceNamer {
   return n;
 }
 
+/** The session's map of GC static slots. */
+export function staticSlots(session: Session): StaticSlotMap {
+  return staticSlotsOf(session.runtime, session.methodTables, session.modules, (m) => session.names.moduleMetadata(m));
+}
+
+/** `Type.field` of the static whose slot holds the reference of `edge` out of object `from`, when `from` is a
+ * statics `System.Object[]` (the declaring type and field, as the runtime lays them out). */
+export function staticFieldOfEdge(session: Session, graph: ObjectGraph, from: number, edge: number): string | undefined {
+  if (edge < 0 || graph.edgeOffset[edge] === DEPENDENT_EDGE || session.names.clrmdName(graph.mtOf(from)) !== 'System.Object[]') return undefined;
+  const slot = staticSlots(session).at(graph.addresses[from]! + graph.edgeOffset[edge]!);
+  return slot ? `${session.names.clrmdName(slot.declaringMT)}.${slot.field}` : undefined;
+}
+
+/** SOS's `(static variable: …)` note for the second link of a chain that starts at a `System.Object[]`: ClrMD
+ * scans the array's references to the next object in order and names the first whose slot its statics map knows
+ * (`{field type}.{field name}`, the type `Unknown` when the field's type is not loaded). */
+function sosStaticNote(session: Session, graph: ObjectGraph, path: RootPath): string | undefined {
+  const [first, second] = path.chain;
+  if (!first || !second) return undefined;
+  if (second.edge >= 0 && graph.edgeOffset[second.edge] === DEPENDENT_EDGE) return undefined;
+  if (session.names.clrmdName(graph.mtOf(first.index)) !== 'System.Object[]') return undefined;
+  const m = session.runtime.memory;
+  const array = graph.addresses[first.index]!;
+  const target = graph.addresses[second.index]!;
+  const statics = staticSlots(session);
+  const length = m.readU32(array + POINTER);
+  for (let i = 0; i < length; i++) {
+    const slot = array + 2 * POINTER + i * POINTER;
+    if (m.readPointer(slot) !== target) continue;
+    // SOS (through ClrMD) keys each static one slot too far and so names the previous slot's field; we name the
+    // static that really holds the reference, in SOS's format (field type, then field name).
+    const s = statics.at(slot);
+    if (s) return `(static variable: ${s.fieldTypeMT !== 0 ? session.names.clrmdName(s.fieldTypeMT) : 'Unknown'}.${s.field})`;
+  }
+  return undefined;
+}
+
 /** Renders a chain's links in SOS's layout: `          -> {addr:x12, left in 16} {type} {extra}`. */
 export function chainLines(session: Session, graph: ObjectGraph, path: RootPath): string[] {
-  return path.chain.map((link) => {
-    const dependent = link.edge >= 0 && graph.edgeOffset[link.edge] === 0xffffffff;
-    return `          -> ${left(graph.addresses[link.index]!.toString(16).padStart(12, '0'), 16)} ${session.names.clrmdName(graph.mtOf(link.index))} ${dependent ? '(dependent handle)' : ''}`;
+  const note = sosStaticNote(session, graph, path);
+  return path.chain.map((link, k) => {
+    const dependent = link.edge >= 0 && graph.edgeOffset[link.edge] === DEPENDENT_EDGE;
+    const extra = dependent ? '(dependent handle)' : k === 1 && note ? note : '';
+    return `          -> ${left(graph.addresses[link.index]!.toString(16).padStart(12, '0'), 16)} ${session.names.clrmdName(graph.mtOf(link.index))} ${extra}`;
   });
 }
 
-/** The JSON form of a chain: address, type, and the field of the previous object that holds this one. */
+/** The JSON form of a chain: address, type, and the field of the previous object that holds this one (a static's
+ * `Type.field` when the previous object is a statics array). */
 export function chainJson(session: Session, graph: ObjectGraph, path: RootPath): { address: string; type: string; field: string | null }[] {
   const namer = referenceNamer(session);
   return path.chain.map((link, k) => {
@@ -47,7 +90,7 @@ export function chainJson(session: Session, graph: ObjectGraph, path: RootPath):
     return {
       address: hexJson(graph.addresses[link.index]!),
       type: session.names.clrmdName(graph.mtOf(link.index)),
-      field: prev < 0 ? null : namer.name(graph.mtOf(prev), graph.edgeOffset[link.edge]!),
+      field: prev < 0 ? null : (staticFieldOfEdge(session, graph, prev, link.edge) ?? namer.name(graph.mtOf(prev), graph.edgeOffset[link.edge]!)),
     };
   });
 }

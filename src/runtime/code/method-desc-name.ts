@@ -5,7 +5,7 @@
  * Names come from `runtime/method-desc.ts` (MethodDescReader.name); this file keeps what the code commands read
  * beyond it (native-code and non-vtable slot addresses, tiering flags) and SOS's `!Unknown` fallback.
  */
-import { DumpsleuthError, LayoutCheckError } from '../../errors';
+import { DumpsleuthError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import type { MethodTableReader } from '../method-table';
 import type { ModuleReader } from '../loader';
@@ -100,51 +100,29 @@ export class MethodDescNames {
     return this.mts.read(this.read(md).methodTable).module;
   }
 
+  /** The code-side view of a MethodDesc, derived from the one MethodDesc decoder (runtime/method-desc.ts), which
+   * validates it against its whole chunk. */
   private decode(md: number): MethodDescInfo {
-    const d = this.rt.descriptor;
+    const base = this.reader.read(md);
     const m = this.rt.memory;
-    if (md === 0 || md % 8 !== 0) throw new LayoutCheckError(`0x${md.toString(16)} is not a MethodDesc address`);
-    const flags3 = m.readU16(md + d.offset('MethodDesc', 'Flags3AndTokenRemainder'));
-    const chunkIndex = m.readU8(md + d.offset('MethodDesc', 'ChunkIndex'));
-    const slot = m.readU16(md + d.offset('MethodDesc', 'Slot'));
-    const flags = m.readU16(md + d.offset('MethodDesc', 'Flags'));
-    const alignment = d.tryGlobal('MethodDescAlignment') ?? 8;
-    const chunk = md - chunkIndex * alignment - d.size('MethodDescChunk');
-    const methodTable = m.readPointer(chunk + d.offset('MethodDescChunk', 'MethodTable'));
-    const count = m.readU8(chunk + d.offset('MethodDescChunk', 'Count'));
-    if (chunkIndex > count * 16 + 16 || this.mts.tryRead(methodTable) === undefined) {
-      throw new LayoutCheckError(`0x${md.toString(16)} is not a MethodDesc (its chunk has no valid MethodTable)`);
-    }
-    const remainderBits = d.tryGlobal('MethodDescTokenRemainderBitCount') ?? 12;
-    const tokenRange = m.readU16(chunk + d.offset('MethodDescChunk', 'FlagsAndTokenRange')) % 2 ** (24 - remainderBits);
-    const token = 0x06000000 + tokenRange * 2 ** remainderBits + (flags3 % 2 ** remainderBits);
-    const classification = flags % 8;
-    // s_ClassificationSizeTable[flags & (classification|HasNonVtableSlot|MethodImpl)] is the size before the native-code slot.
-    const sizeBeforeNativeSlot = m.readU8(this.sizeTable + (flags % 32));
-    const baseSize = m.readU8(this.sizeTable + (flags % 8));
-    let methodInstantiation: number[] = [];
-    if (classification === MethodClassification.Instantiated) {
-      const numArgs = m.readU16(md + d.offset('InstantiatedMethodDesc', 'NumGenericArgs'));
-      const perInst = m.readPointer(md + d.offset('InstantiatedMethodDesc', 'PerInstInfo'));
-      if (numArgs > 64) throw new LayoutCheckError(`MethodDesc 0x${md.toString(16)} claims ${numArgs} generic arguments`);
-      if (perInst !== 0) methodInstantiation = Array.from({ length: numArgs }, (_, i) => m.readPointer(perInst + i * 8));
-    }
+    const { flags, flags3 } = base;
     return {
       address: md,
-      chunk,
-      methodTable,
-      token,
-      slot,
+      chunk: base.chunk,
+      methodTable: base.methodTable,
+      token: base.token,
+      slot: base.slot,
       flags,
       flags3,
-      classification,
+      classification: base.classification,
       isStatic: (flags & FLAGS_STATIC) !== 0,
       isEligibleForTiering: (flags3 & FLAGS3_ELIGIBLE_FOR_TIERING) !== 0,
       hasStableEntryPoint: (flags3 & FLAGS3_HAS_STABLE_ENTRY_POINT) !== 0,
       hasPrecode: (flags3 & FLAGS3_HAS_PRECODE) !== 0,
-      nativeCodeSlot: (flags & FLAGS_HAS_NATIVE_CODE_SLOT) !== 0 ? md + sizeBeforeNativeSlot : 0,
-      nonVtableSlot: (flags & FLAGS_NON_VTABLE_SLOT) !== 0 ? md + baseSize : 0,
-      methodInstantiation,
+      // s_ClassificationSizeTable[flags & (classification|HasNonVtableSlot|MethodImpl)] is the size before the native-code slot.
+      nativeCodeSlot: (flags & FLAGS_HAS_NATIVE_CODE_SLOT) !== 0 ? md + m.readU8(this.sizeTable + (flags % 32)) : 0,
+      nonVtableSlot: (flags & FLAGS_NON_VTABLE_SLOT) !== 0 ? md + m.readU8(this.sizeTable + (flags % 8)) : 0,
+      methodInstantiation: base.methodInstantiation,
     };
   }
 

@@ -28,6 +28,8 @@ export class Session {
   private namesValue?: TypeNameResolver;
   /** Warnings of the current command; the CLI prints and clears them after each command. */
   readonly warnings: string[] = [];
+  /** Index into `dump.threads` of the current thread (dotnet-dump's `setthread`); clrstack shows it by default. */
+  currentThread = 0;
 
   private constructor(readonly dump: Dump) {}
 

@@ -2,6 +2,8 @@
  * The dumpsleuth command line: `dumpsleuth <dump> [command [args]]`, `dumpsleuth demo`, options, errors.
  * This is the only layer that catches errors broadly, writes to stdout/stderr and picks exit codes.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CancelledError, DumpsleuthError, UsageError } from '../errors';
 import { findCommand, COMMANDS } from './commands';
 import type { CommandResult } from './command';
@@ -236,10 +238,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function packageVersion(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
+  // The nearest package.json named dumpsleuth above this file: dist/src/cli in a checkout, dist/package when installed.
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dumpsleuth' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: look further up
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
   }
 }

@@ -15,6 +15,7 @@ import { commandHelpText, helpOf } from './help/command-help';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
        dumpsleuth demo [--json]
+       dumpsleuth mcp            (Model Context Protocol server on stdio, for AI assistants)
        dumpsleuth --help | --version
 
 Without a command, opens an interactive prompt on the dump. Commands take SOS's names and options
@@ -60,6 +61,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (first.startsWith('-')) return fail(new UsageError(`unknown option ${first} (try --help)`));
+  if (first === 'mcp') {
+    if (rest.length > 0) return fail(new UsageError('mcp takes no arguments (dumps are named in each tool call)'));
+    const { runMcpServer } = await import('./mcp/mcp-server');
+    return runMcpServer(packageVersion());
+  }
   if (first === 'demo') {
     const { runDemo } = await import('./demo');
     // The demo's progress notes are for people at a terminal (design: never in pipes); its failures always show.

@@ -9,8 +9,10 @@ import { runRepl } from './repl';
 import { Session } from './session';
 import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
+import { DIFF_USAGE, runDiff } from './commands/diff';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
+       dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
        dumpsleuth demo [--json]
        dumpsleuth --help | --version
 
@@ -60,6 +62,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error });
   }
+  if (first === 'diff') return runDiffCli(rest, opts);
   let session: Session;
   try {
     session = Session.open(first, {
@@ -117,6 +120,41 @@ export function runCommand(session: Session, words: readonly string[], json: boo
   } catch (e) {
     session.takeWarnings();
     return fail(e, truncation);
+  }
+}
+
+/** `dumpsleuth diff <old> <new> [options]`: opens both dumps, prints the diff and its warnings. Never throws. */
+function runDiffCli(words: readonly string[], opts: GlobalOptions): number {
+  let wantJson = opts.json;
+  const args = words.filter((a) => (a === '--json' ? ((wantJson = true), false) : true));
+  const [oldPath, newPath, ...rest] = args;
+  if (oldPath === undefined || newPath === undefined) return fail(new UsageError(`diff needs two dumps (usage: dumpsleuth ${DIFF_USAGE})`));
+  const sessionOptions = { ...(opts.imagePath ? { imagePath: opts.imagePath } : {}) };
+  const sessions: Session[] = [];
+  try {
+    sessions.push(Session.open(oldPath, sessionOptions));
+    sessions.push(Session.open(newPath, sessionOptions));
+    const [a, b] = sessions as [Session, Session];
+    setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heaps'));
+    let result;
+    try {
+      result = runDiff(a, b, rest);
+    } finally {
+      setWalkProgressSink(undefined);
+    }
+    const tag = (label: string, s: Session) => s.takeWarnings().map((w) => `${label} dump: ${w}`);
+    const warnings = [...result.diff.warnings, ...tag('old', a), ...tag('new', b)];
+    for (const s of sessions) if (s.dump.truncation !== undefined) warnings.unshift(`${s.dump.path}: ${s.dump.truncation}`);
+    if (wantJson) process.stdout.write(JSON.stringify({ ...(result.json as object), warnings }, null, 2) + '\n');
+    else {
+      process.stdout.write(result.text + '\n');
+      for (const w of warnings) process.stdout.write(`Warning: ${w}\n`);
+    }
+    return 0;
+  } catch (e) {
+    return fail(e);
+  } finally {
+    for (const s of sessions) s.close();
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { methodCulprit, resolveCallback, type ResolvedCallback } from './rules/rule-support';
 import type { AnalysisContext, RetentionPath } from './analysis-context';
-import type { Culprit } from './finding';
+import type { ChainStep, Culprit, Finding } from './finding';
 import { collapseChain, type RetentionCluster } from './retention-clusters';
 
 /** One row of a `dumpheap -stat` histogram. */
@@ -46,13 +46,8 @@ export interface TypeDelta {
   readonly sizeDelta: number;
 }
 
-/** One link of a growth chain, root object first: the type, the field of the previous object, the representative's
- * object address (absent for a collapsed run of framework objects). */
-export interface GrowthLink {
-  readonly type: string;
-  readonly field?: string;
-  readonly address?: number;
-}
+/** One link of a growth chain, root object first (with the representative's object address unless collapsed). */
+export type GrowthLink = ChainStep;
 
 /** A retention cluster that grew between the dumps. */
 export interface GrowthFinding {
@@ -211,10 +206,7 @@ function growthByOwner(oldCtx: AnalysisContext, newCtx: AnalysisContext, types: 
 function growthFinding(oldCtx: AnalysisContext, newCtx: AnalysisContext, c: Candidate, others: readonly Candidate[]): GrowthFinding {
   const g = newCtx.graph;
   const path = c.cluster.path;
-  const chain: GrowthLink[] = c.cluster.chain.map((step, k) => {
-    const at = c.cluster.stepNodes[k]!;
-    return at.length === 1 ? { ...step, address: g.addresses[path.nodes[at[0]!]!]! } : { ...step };
-  });
+  const chain: GrowthLink[] = [...c.cluster.chain];
   const culprit = culpritOf(newCtx, path.nodes);
   const examples = c.cluster.members.slice(-5).map((i) => g.addresses[i]!);
   const holderIndex = path.nodes.length >= 2 ? path.nodes[path.nodes.length - 2]! : path.nodes[0]!;
@@ -296,4 +288,38 @@ function indexesByTypeName(ctx: AnalysisContext, wanted: ReadonlySet<string>): M
     else out.set(name, [i]);
   }
   return out;
+}
+
+/** A growth finding in analyze's shape (rule `growth`), so reports and `analyze --baseline` list it with the others. */
+export function growthAsFinding(g: GrowthFinding): Finding {
+  const how = g.status === 'new' ? 'none were held this way in the first dump' : `${g.clusterOldCount.toLocaleString('en-US')} were held this way in the first dump`;
+  return {
+    rule: 'growth',
+    title: `${g.type} grew by ${g.countDelta.toLocaleString('en-US')} (${g.oldCount.toLocaleString('en-US')} → ${g.newCount.toLocaleString('en-US')}), held by ${g.owner}`,
+    severity: 'warning',
+    verdict:
+      `${g.owner} holds ${g.clusterNewCount.toLocaleString('en-US')} ${g.type} objects (${how}); their retained size grew by ` +
+      `${(g.newRetained - g.oldRetained).toLocaleString('en-US')} bytes` +
+      (g.alsoGrew.length > 0 ? `, with ${g.alsoGrew.map((a) => `${a.type} +${a.countDelta.toLocaleString('en-US')}`).join(', ')}` : '') +
+      (g.culprit ? `; the chain's callback is ${g.culprit.method}.` : '.'),
+    objectCount: g.countDelta,
+    retainedBytes: g.newRetained - g.oldRetained,
+    ...(g.culprit ? { culprit: g.culprit } : {}),
+    chain: g.chain,
+    examples: g.examples,
+    verify: g.verify,
+    confidence: g.status === 'grew' || g.clusterNewCount >= 2 * MIN_GROWTH_COUNT ? 'high' : 'medium',
+    details: {
+      root: { kind: g.root.kind, address: '0x' + g.root.address.toString(16) },
+      owner: g.owner,
+      status: g.status,
+      oldCount: g.oldCount,
+      newCount: g.newCount,
+      clusterOldCount: g.clusterOldCount,
+      clusterNewCount: g.clusterNewCount,
+      oldRetained: g.oldRetained,
+      newRetained: g.newRetained,
+      alsoGrew: g.alsoGrew,
+    },
+  };
 }

@@ -123,6 +123,32 @@ describe('diff of two dumps of one process', { timeout: TIMEOUT }, () => {
     assert.match(run.stdout, /Growth by owner: none/);
   });
 
+  it('analyze --baseline: growth findings first, then the event leak that grew since the first dump', async () => {
+    const pair = await getDumpPair('grow');
+    const run = await runCli(['--json', pair.second.dumpPath, 'analyze', '--baseline', pair.first.dumpPath], { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const json = JSON.parse(run.stdout) as { findings: { rule: string; title: string; objectCount: number; chain: { type: string; address?: string }[]; culprit: { method: string } | null; details?: { baseline?: { status: string; baselineObjectCount: number }; owner?: string } }[] };
+    assert.deepEqual(json.findings.slice(0, 2).map((f) => [f.rule, f.objectCount, f.details?.owner]).sort(), [
+      ['growth', LISTENERS[1] - LISTENERS[0], 'static Growth.Heartbeat.Beat'],
+      ['growth', SESSIONS[1] - SESSIONS[0], 'static Growth.SessionRegistry.s_sessions'],
+    ]);
+    const event = json.findings.find((f) => f.rule === 'event-handler-leak');
+    assert.ok(event, 'the event-handler leak is listed');
+    assert.deepEqual(event.details?.baseline, { status: 'grew', baselineObjectCount: LISTENERS[0] });
+    assert.equal(event.objectCount, LISTENERS[1]);
+    assert.match(event.culprit?.method ?? '', /^Growth\.BeatListener\.OnBeat\(/);
+    assert.ok(event.chain.every((s) => s.type.startsWith('…') || /^0x[0-9a-f]+$/.test(s.address ?? '')), 'every uncollapsed chain link has its object address');
+  });
+
+  it('analyze --baseline on the churn-only twin: nothing new, nothing grew', async () => {
+    const pair = await getDumpPair('grow-churn');
+    const run = await runCli(['--json', pair.second.dumpPath, 'analyze', '--baseline', pair.first.dumpPath], { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const json = JSON.parse(run.stdout) as { growth: unknown[]; findings: { title: string }[] };
+    assert.deepEqual(json.growth, []);
+    assert.deepEqual(json.findings.map((f) => f.title), []);
+  });
+
   it('bad input: one clear line for a missing dump or argument', async () => {
     const pair = await getDumpPair('grow');
     const missing = await runCli(['diff', pair.first.dumpPath, '/nonexistent/core.1']);

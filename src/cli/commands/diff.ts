@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { diffHeaps, type DiffSide, type DumpIdentity, type GrowthFinding, type HeapDiff, type TypeDelta } from '../../analysis/heap-diff';
+import { chainStepJson } from '../../analysis/finding';
 import { UsageError } from '../../errors';
 import { parseArgs } from '../args';
 import type { CommandResult } from '../command';
@@ -120,7 +121,7 @@ export function growthJson(g: GrowthFinding): Record<string, unknown> {
   return {
     ...g,
     root: { kind: g.root.kind, address: hexJson(g.root.address) },
-    chain: g.chain.map((s) => ({ type: s.type, ...(s.field !== undefined ? { field: s.field } : {}), ...(s.address !== undefined ? { address: hexJson(s.address) } : {}) })),
+    chain: g.chain.map(chainStepJson),
     culprit: g.culprit ?? null,
     examples: g.examples.map(hexJson),
   };

@@ -142,9 +142,7 @@ function runDiffCli(words: readonly string[], opts: GlobalOptions): number {
     } finally {
       setWalkProgressSink(undefined);
     }
-    const tag = (label: string, s: Session) => s.takeWarnings().map((w) => `${label} dump: ${w}`);
-    const warnings = [...result.diff.warnings, ...tag('old', a), ...tag('new', b)];
-    for (const s of sessions) if (s.dump.truncation !== undefined) warnings.unshift(`${s.dump.path}: ${s.dump.truncation}`);
+    const warnings = wantJson ? [...result.diff.warnings, ...result.warnings.filter((w) => !result.diff.warnings.includes(w))] : result.warnings;
     if (wantJson) process.stdout.write(JSON.stringify({ ...(result.json as object), warnings }, null, 2) + '\n');
     else {
       process.stdout.write(result.text + '\n');

@@ -11,9 +11,18 @@ import type { CommandResult } from '../command';
 import { Session } from '../session';
 import { analysisContextOf, reportText } from './analyze';
 import { diffSide, growthJson } from './diff';
+import { analyzeReport, renderReport, type ReportFormat } from './report-format';
 
 /** Runs analyze on `session` against the earlier dump at `baselinePath`. @throws what opening or reading it throws. */
-export function analyzeWithBaseline(session: Session, baselinePath: string, users: readonly string[], ruleId: string | undefined, limit: number | undefined): CommandResult {
+export function analyzeWithBaseline(
+  session: Session,
+  baselinePath: string,
+  users: readonly string[],
+  ruleId: string | undefined,
+  limit: number | undefined,
+  format: ReportFormat | undefined,
+  command: string,
+): CommandResult {
   const old = Session.open(baselinePath);
   try {
     const diff = diffHeaps(diffSide(old, false), diffSide(session, false));
@@ -41,8 +50,13 @@ export function analyzeWithBaseline(session: Session, baselinePath: string, user
       lines.push('', `Already there at the baseline (${unchanged.length}, not grown):`);
       for (const c of unchanged) lines.push(`   - [${c.finding.severity}] ${c.finding.title} (${c.status}; ${c.baselineObjectCount.toLocaleString('en-US')} objects then)`);
     }
+    const facts: [string, string][] = [
+      ['Baseline', `${baselinePath} (${diff.old.processName} pid ${diff.old.processId ?? '?'})`],
+      ['Heap since the baseline', `${lines[0]!.slice(lines[0]!.indexOf('heap ') + 5)}`],
+      ['Unchanged findings', unchanged.length === 0 ? 'none' : unchanged.map((c) => c.finding.title).join('; ')],
+    ];
     return {
-      text: lines.join('\n'),
+      text: format !== undefined ? renderReport(analyzeReport(session, shown, facts, command), format) : lines.join('\n'),
       json: {
         baseline: { path: baselinePath, processId: diff.old.processId ?? null, totals: diff.totals },
         growth: diff.growth.map(growthJson),

@@ -20,6 +20,7 @@ import { delegateReaderOf } from './dumpdelegate';
 import { referenceNamer } from './gcroot';
 import { objectReaderOf } from './object-text';
 import { rootCache } from './root-cache';
+import { analyzeReport, parseFormat, renderReport } from './report-format';
 
 const contexts = new WeakMap<Session, Map<string, AnalysisContext>>();
 
@@ -67,9 +68,11 @@ export const analyzeCommand: Command = {
   name: 'analyze',
   aliases: ['leaks'],
   summary: 'Run the leak rules: findings by impact, each with its retention chain, culprit method and the commands that prove it',
-  usage: 'analyze [-rule <id>] [--user-assembly <name>[,<name>...]] [-limit <n>] [-list] [--baseline <earlier-dump>]',
+  usage: 'analyze [-rule <id>] [--user-assembly <name>[,<name>...]] [-limit <n>] [-list] [--baseline <earlier-dump>] [--format md|html]',
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('analyze', args, ['list'], ['rule', 'user-assembly', 'limit', 'baseline']);
+    const opts = parseArgs('analyze', args, ['list'], ['rule', 'user-assembly', 'limit', 'baseline', 'format']);
+    const format = parseFormat('analyze', opts.values.get('format'));
+    const command = ['analyze', ...args].join(' ');
     if (opts.positional.length > 0) throw new UsageError(`analyze: unexpected argument "${opts.positional[0]}"`);
     if (opts.flags.has('list')) {
       const rules = allRules();
@@ -80,11 +83,11 @@ export const analyzeCommand: Command = {
     const ctx = analysisContextOf(session, users);
     const ruleId = opts.values.get('rule');
     const baseline = opts.values.get('baseline');
-    if (baseline !== undefined) return analyzeWithBaseline(session, baseline, users, ruleId, limit);
+    if (baseline !== undefined) return analyzeWithBaseline(session, baseline, users, ruleId, limit, format, command);
     const result = analyze(ctx, ruleId !== undefined ? { ruleId } : {});
     const shown = limit !== undefined ? result.findings.slice(0, limit) : result.findings;
     return {
-      text: reportText(ctx, shown, result.findings.length, result.rules),
+      text: format !== undefined ? renderReport(analyzeReport(session, shown, [], command), format) : reportText(ctx, shown, result.findings.length, result.rules),
       json: { findings: shown.map(findingJson) },
     };
   },

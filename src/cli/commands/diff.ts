@@ -5,7 +5,7 @@
  * It takes two sessions, so it is not a one-dump Command; `analyze --baseline` reuses it.
  */
 import * as path from 'node:path';
-import { diffHeaps, type DiffSide, type DumpIdentity, type GrowthFinding, type HeapDiff, type TypeDelta } from '../../analysis/heap-diff';
+import { diffHeaps, growthAsFinding, type DiffSide, type DumpIdentity, type GrowthFinding, type HeapDiff, type TypeDelta } from '../../analysis/heap-diff';
 import { chainStepJson } from '../../analysis/finding';
 import { UsageError } from '../../errors';
 import { parseArgs } from '../args';
@@ -14,9 +14,10 @@ import { hexJson, n0, right } from '../format';
 import type { Session } from '../session';
 import { analysisContextOf } from './analyze';
 import { dumpheapCommand } from './dumpheap';
+import { diffReport, parseFormat, renderReport } from './report-format';
 
 /** Usage of the diff command. */
-export const DIFF_USAGE = 'diff <old-dump> <new-dump> [-stat] [-limit <n>]';
+export const DIFF_USAGE = 'diff <old-dump> <new-dump> [-stat] [-limit <n>] [--format md|html]';
 
 /** The sides of a diff: identity and `dumpheap -stat` histogram, and (unless `statOnly`) the analysis context. */
 export function diffSide(session: Session, statOnly: boolean): DiffSide {
@@ -25,14 +26,23 @@ export function diffSide(session: Session, statOnly: boolean): DiffSide {
 }
 
 /** Runs the diff on two open sessions; `args` are the options after the two paths. @throws UsageError. */
-export function runDiff(oldSession: Session, newSession: Session, args: readonly string[]): CommandResult & { diff: HeapDiff } {
-  const opts = parseArgs('diff', args, ['stat'], ['limit']);
+export function runDiff(oldSession: Session, newSession: Session, args: readonly string[]): CommandResult & { diff: HeapDiff; warnings: string[] } {
+  const opts = parseArgs('diff', args, ['stat'], ['limit', 'format']);
+  const format = parseFormat('diff', opts.values.get('format'));
   if (opts.positional.length > 0) throw new UsageError(`diff: unexpected argument "${opts.positional[0]}" (usage: ${DIFF_USAGE})`);
   const statOnly = opts.flags.has('stat');
   const limit = opts.values.has('limit') ? Number(opts.values.get('limit')) : 20;
   if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError(`diff: -limit needs a count`);
   const diff = diffHeaps(diffSide(oldSession, statOnly), diffSide(newSession, statOnly));
-  return { diff, text: diffText(diff, statOnly, limit), json: diffJson(diff) };
+  const tag = (label: string, s: Session) => s.takeWarnings().map((w) => `${label} dump: ${w}`);
+  const warnings = [...diff.warnings, ...tag('old', oldSession), ...tag('new', newSession)];
+  for (const s of [oldSession, newSession]) if (s.dump.truncation !== undefined) warnings.unshift(`${s.dump.path}: ${s.dump.truncation}`);
+  if (format !== undefined) {
+    const report = diffReport(diff, diff.growth.map(growthAsFinding), warnings, ['diff', oldSession.dump.path, newSession.dump.path, ...args].join(' '));
+    // The report holds the warnings; none are printed after it.
+    return { diff, warnings: [], text: renderReport(report, format), json: diffJson(diff) };
+  }
+  return { diff, warnings, text: diffText(diff, statOnly, limit), json: diffJson(diff) };
 }
 
 /** What identifies the program of a dump: process, runtime, and the managed assemblies outside the runtime folder. */

@@ -62,7 +62,7 @@ const READY_PATTERN = /^READY (\d+)\s*$/;
 const liveDebuggees = new Set<Debuggee>();
 let exitHookInstalled = false;
 
-function track(child: Debuggee): void {
+export function track(child: Debuggee): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
@@ -199,7 +199,7 @@ function waitForReady(child: Debuggee, timeoutMs: number, what: string): Promise
   });
 }
 
-function killAndWait(child: Debuggee): Promise<void> {
+export function killAndWait(child: Debuggee): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, 10_000);
@@ -212,7 +212,7 @@ function killAndWait(child: Debuggee): Promise<void> {
 }
 
 // Half-written dumps of captures whose process died (the temp name carries the writer's pid).
-function removeStaleTemps(dumpPath: string): void {
+export function removeStaleTemps(dumpPath: string): void {
   const dir = path.dirname(dumpPath);
   const prefix = `${path.basename(dumpPath)}.tmp-`;
   for (const name of fs.readdirSync(dir)) {
@@ -232,7 +232,7 @@ function isAlive(pid: number): boolean {
 }
 
 // The runtime the debuggee actually loaded (roll-forward may pick another patch than `--list-runtimes` suggests).
-function runtimeOfProcess(pid: number): ReturnType<typeof runtimeAt> | undefined {
+export function runtimeOfProcess(pid: number): ReturnType<typeof runtimeAt> | undefined {
   try {
     const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
     const match = /\s(\/\S*\/libcoreclr\.so)\s*$/m.exec(maps);

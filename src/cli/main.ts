@@ -12,8 +12,10 @@ import { Session } from './session';
 import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
 import { commandHelpText, helpOf } from './help/command-help';
+import { DIFF_USAGE, runDiff } from './commands/diff';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
+       dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
        dumpsleuth demo [--json]
        dumpsleuth mcp            (Model Context Protocol server on stdio, for AI assistants)
        dumpsleuth --help | --version
@@ -75,6 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error });
   }
+  if (first === 'diff') return runDiffCli(rest, opts);
   let session: Session;
   try {
     session = Session.open(first, {
@@ -163,6 +166,37 @@ function writeHelpList(json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify({ commands: COMMANDS.map((c) => ({ command: c.name, aliases: c.aliases, summary: c.summary, usage: c.usage })) }, null, 2) + '\n');
   } else process.stdout.write(commandList() + '\n\nhelp <command> (or <command> -h) explains one command.\n');
+/** `dumpsleuth diff <old> <new> [options]`: opens both dumps, prints the diff and its warnings. Never throws. */
+function runDiffCli(words: readonly string[], opts: GlobalOptions): number {
+  let wantJson = opts.json;
+  const args = words.filter((a) => (a === '--json' ? ((wantJson = true), false) : true));
+  const [oldPath, newPath, ...rest] = args;
+  if (oldPath === undefined || newPath === undefined) return fail(new UsageError(`diff needs two dumps (usage: dumpsleuth ${DIFF_USAGE})`), undefined, wantJson);
+  const sessionOptions = { ...(opts.imagePath ? { imagePath: opts.imagePath } : {}) };
+  const sessions: Session[] = [];
+  try {
+    sessions.push(Session.open(oldPath, sessionOptions));
+    sessions.push(Session.open(newPath, sessionOptions));
+    const [a, b] = sessions as [Session, Session];
+    setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heaps'));
+    let result;
+    try {
+      result = runDiff(a, b, rest);
+    } finally {
+      setWalkProgressSink(undefined);
+    }
+    const warnings = wantJson ? [...result.diff.warnings, ...result.warnings.filter((w) => !result.diff.warnings.includes(w))] : result.warnings;
+    if (wantJson) process.stdout.write(JSON.stringify({ ...(result.json as object), warnings }, null, 2) + '\n');
+    else {
+      process.stdout.write(result.text + '\n');
+      for (const w of warnings) process.stdout.write(`Warning: ${w}\n`);
+    }
+    return 0;
+  } catch (e) {
+    return fail(e, undefined, wantJson);
+  } finally {
+    for (const s of sessions) s.close();
+  }
 }
 
 function parseGlobal(argv: readonly string[]): GlobalOptions {

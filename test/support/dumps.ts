@@ -1,4 +1,4 @@
-import { captureDump, type CapturedDump, type DumpType } from '../../src/capture';
+import { captureDump, captureDumpPair, type CapturedDump, type CapturedDumpPair, type DumpType } from '../../src/capture';
 
 /** Which dump of a scenario a test wants. */
 export interface DumpRequest {
@@ -44,6 +44,22 @@ export function getDump(scenario: string, request: DumpRequest = {}): Promise<Ca
     promise = captureDump(options);
     memo.set(key, promise);
     promise.catch(() => memo.delete(key));
+  }
+  return promise;
+}
+
+/** The two-phase scenarios dumped twice from one process (issue 13's diff), captured by `prepareAll()`. */
+export const STANDARD_DUMP_PAIRS: readonly string[] = ['grow', 'grow-churn'];
+
+const pairMemo = new Map<string, Promise<CapturedDumpPair>>();
+
+/** Returns the (cached, else freshly captured) pair of heap dumps of a two-phase scenario; throws CaptureError. */
+export function getDumpPair(scenario: string): Promise<CapturedDumpPair> {
+  let promise = pairMemo.get(scenario);
+  if (promise === undefined) {
+    promise = captureDumpPair({ scenario, dumpType: 'heap' });
+    pairMemo.set(scenario, promise);
+    promise.catch(() => pairMemo.delete(scenario));
   }
   return promise;
 }

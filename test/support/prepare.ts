@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/capture';
 import { buildClrmdOracle } from './clrmd';
-import { getDump, STANDARD_DUMPS } from './dumps';
+import { getDump, getDumpPair, STANDARD_DUMP_PAIRS, STANDARD_DUMPS } from './dumps';
 import { restoreDotnetTools } from './sos';
 
 /** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
@@ -22,6 +22,12 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     const what = [entry.scenario, ...entry.args].join(' ');
     const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
     log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
+  }
+  for (const scenario of STANDARD_DUMP_PAIRS) {
+    const pair = await getDumpPair(scenario);
+    dumps.push(pair.first, pair.second);
+    const timing = pair.first.cached ? 'cached' : `ready ${pair.second.readyMs} ms, createdump ${pair.first.createdumpMs} + ${pair.second.createdumpMs} ms`;
+    log(`${scenario} heap pair (one process, two dumps): ${((pair.first.sizeBytes + pair.second.sizeBytes) / 1048576).toFixed(1)} MiB, ${timing}: ${pair.first.dumpPath}`);
   }
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/capture';
 import { buildClrmdOracle } from './clrmd';
 import { getDump, STANDARD_DUMPS } from './dumps';
+import { extraDumpLabel, extraRuntimeDumps } from './extra-runtime-dumps';
 import { restoreDotnetTools } from './sos';
 
 /** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
@@ -22,6 +23,14 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     const what = [entry.scenario, ...entry.args].join(' ');
     const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
     log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
+  }
+  // Issue 11: the same debuggee published self-contained against other runtime packs (a subset of scenarios).
+  const extra = extraRuntimeDumps();
+  if (extra.length === 0) log('extra runtimes: skipped ($DUMPSLEUTH_EXTRA_RUNTIMES=0)');
+  for (const entry of extra) {
+    const dump = await getDump(entry.scenario, entry);
+    dumps.push(dump);
+    log(`${extraDumpLabel(entry)}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`}: ${dump.dumpPath}`);
   }
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);

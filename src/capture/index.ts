@@ -12,3 +12,4 @@ export { cacheRoot, dumpCacheDir, findRepoRoot } from './paths';
 export { hashKey, hashSources } from './source-hash';
 export { runProcess, runProcessChecked, tail, type ProcessResult, type RunProcessOptions } from './run-process';
 export { withFileLock } from './file-lock';
+export { publishDebuggees, extraRuntimePacks, DEFAULT_EXTRA_RUNTIME_PACKS, type PublishedDebuggee, type PublishKind } from './publish-debuggees';

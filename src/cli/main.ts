@@ -125,6 +125,7 @@ export function runCommand(session: Session, words: readonly string[], json: boo
     // Long walks draw a progress line on a terminal; JSON and pipes stay clean.
     setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heap'));
     let result: CommandResult;
+    session.commandName = cmd.name;
     try {
       result = cmd.run(session, cleanArgs);
     } finally {

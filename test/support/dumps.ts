@@ -9,6 +9,9 @@ export interface DumpRequest {
   /** Server GC only: keep DATAS on (one heap at start); default false (one heap per core). */
   readonly datas?: boolean;
   readonly args?: readonly string[];
+  /** Run on this runtime pack, published self-contained (test/support/extra-runtime-dumps.ts); default the SDK's runtime. */
+  readonly runtimePack?: string;
+  readonly publishKind?: 'self-contained' | 'single-file';
 }
 
 /** The small N of the `many` scenario in the standard (test) dump set. */
@@ -37,7 +40,14 @@ const memo = new Map<string, Promise<CapturedDump>>();
 
 /** Returns the (cached, else freshly captured) dump of a debuggee scenario, memoized per process; throws CaptureError when it cannot be made. */
 export function getDump(scenario: string, request: DumpRequest = {}): Promise<CapturedDump> {
-  const options = { scenario, args: request.args ?? [], dumpType: request.dumpType ?? 'heap', serverGc: request.serverGc ?? false, datas: request.datas ?? false };
+  const options = {
+    scenario,
+    args: request.args ?? [],
+    dumpType: request.dumpType ?? 'heap',
+    serverGc: request.serverGc ?? false,
+    datas: request.datas ?? false,
+    ...(request.runtimePack === undefined ? {} : { runtimePack: request.runtimePack, publishKind: request.publishKind ?? 'self-contained' }),
+  };
   const key = JSON.stringify(options);
   let promise = memo.get(key);
   if (promise === undefined) {

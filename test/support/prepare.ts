@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/capture';
 import { buildClrmdOracle } from './clrmd';
 import { getDump, getDumpPair, STANDARD_DUMP_PAIRS, STANDARD_DUMPS } from './dumps';
+import { extraDumpLabel, extraRuntimeDumps } from './extra-runtime-dumps';
 import { restoreDotnetTools } from './sos';
 
 /** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
@@ -28,6 +29,14 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     dumps.push(pair.first, pair.second);
     const timing = pair.first.cached ? 'cached' : `ready ${pair.second.readyMs} ms, createdump ${pair.first.createdumpMs} + ${pair.second.createdumpMs} ms`;
     log(`${scenario} heap pair (one process, two dumps): ${((pair.first.sizeBytes + pair.second.sizeBytes) / 1048576).toFixed(1)} MiB, ${timing}: ${pair.first.dumpPath}`);
+  }
+  // Issue 11: the same debuggee published self-contained against other runtime packs (a subset of scenarios).
+  const extra = extraRuntimeDumps();
+  if (extra.length === 0) log('extra runtimes: skipped ($DUMPSLEUTH_EXTRA_RUNTIMES=0)');
+  for (const entry of extra) {
+    const dump = await getDump(entry.scenario, entry);
+    dumps.push(dump);
+    log(`${extraDumpLabel(entry)}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`}: ${dump.dumpPath}`);
   }
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);

@@ -14,7 +14,7 @@ export const infoCommand: Command = {
   usage: 'info',
   run(session: Session) {
     const dump = session.dump;
-    const rt = session.runtime;
+    const rt = session.anyRuntime;
     const d = rt.descriptor;
     const lines: string[] = [];
     const json: Record<string, unknown> = {
@@ -22,6 +22,10 @@ export const infoCommand: Command = {
       processName: dump.processName ?? null,
       architecture: rt.architecture,
       runtimeVersion: rt.version ?? null,
+      runtimeVersionSource: rt.versionInfo?.source ?? null,
+      runtimeFileVersion: rt.versionInfo?.fileVersion ?? null,
+      runtimeCommit: rt.versionInfo?.commit ?? null,
+      supported: rt.isSupportedVersion,
       coreclr: { path: rt.coreclrPath, base: hexJson(rt.coreclrBase) },
       descriptor: {
         address: hexJson(d.address),
@@ -36,9 +40,11 @@ export const infoCommand: Command = {
     lines.push(`Dump:            ${dump.path}`);
     if (dump.processName) lines.push(`Process:         ${dump.processName}`);
     lines.push(`Architecture:    ${rt.architecture}`);
-    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath})`);
+    const stamp = rt.versionInfo?.fileVersion === undefined ? '' : `, file version ${rt.versionInfo.fileVersion}${rt.versionInfo.commit === undefined ? '' : ` @${rt.versionInfo.commit.slice(0, 12)}`}`;
+    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath}${stamp})`);
+    if (!rt.isSupportedVersion) lines.push('                 not read by dumpsleuth (.NET 10 and 11 only): other commands are refused');
     lines.push(`Descriptor:      ${d.types.size} types, ${d.globals.size} globals, ${d.contracts.size} contracts at 0x${d.address.toString(16)}`);
-    lines.push(`Contracts:       ${[...d.contracts].map(([k, v]) => `${k} v${v}`).join(', ')}`);
+    lines.push(`Contracts:       ${[...d.contracts].map(([k, v]) => `${k} ${/^\d/.test(v) ? `v${v}` : v}`).join(', ')}`);
     try {
       const heap = session.heap;
       const gc = {

@@ -31,6 +31,7 @@ import { analyzeCommand } from './analyze';
 import { dominatorsCommand } from './dominators';
 import { retainedCommand } from './retained';
 import { gcinfoCommand } from './gcinfo';
+import { syncblkCommand } from './syncblk';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -63,6 +64,7 @@ export const COMMANDS: readonly Command[] = [
   pathtoCommand,
   dominatorsCommand,
   retainedCommand,
+  syncblkCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

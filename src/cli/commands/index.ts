@@ -32,6 +32,8 @@ import { dominatorsCommand } from './dominators';
 import { retainedCommand } from './retained';
 import { gcinfoCommand } from './gcinfo';
 import { syncblkCommand } from './syncblk';
+import { printexceptionCommand } from './printexception';
+import { dumpexceptionsCommand } from './dumpexceptions';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -65,6 +67,8 @@ export const COMMANDS: readonly Command[] = [
   dominatorsCommand,
   retainedCommand,
   syncblkCommand,
+  printexceptionCommand,
+  dumpexceptionsCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -1,4 +1,4 @@
-// Issue 12, hangs: `syncblk` (and `syncblk -all`), `dumpexceptions` and `pe -nested` (the current thread's
+// Issue 12, hangs: `syncblk` (and `syncblk -all`), `dumpexceptions`, `threadpool [-wi]` and `pe -nested` (the current thread's
 // exception) equal SOS line for line on every standard dump, and `pe -nested <addr>` on every exception object SOS
 // lists on the hang dumps; on the hang
 // scenario (test/debuggees/Hang.cs) the held Monitors are the ones the scenario takes, owned by the threads that took
@@ -12,7 +12,7 @@ import { runSosMany } from '../support/sos';
 const TIMEOUT = 10 * 60_000;
 
 /** The SOS commands this file compares, run in one dotnet-dump process per dump. */
-const SOS_COMMANDS = ['syncblk', 'syncblk -all', 'dumpexceptions', 'pe -nested'] as const;
+const SOS_COMMANDS = ['syncblk', 'syncblk -all', 'dumpexceptions', 'pe -nested', 'threadpool', 'threadpool -wi'] as const;
 
 function lines(text: string): string[] {
   return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);

@@ -34,6 +34,7 @@ import { gcinfoCommand } from './gcinfo';
 import { syncblkCommand } from './syncblk';
 import { printexceptionCommand } from './printexception';
 import { dumpexceptionsCommand } from './dumpexceptions';
+import { threadpoolCommand } from './threadpool';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -69,6 +70,7 @@ export const COMMANDS: readonly Command[] = [
   syncblkCommand,
   printexceptionCommand,
   dumpexceptionsCommand,
+  threadpoolCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

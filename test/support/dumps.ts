@@ -34,6 +34,9 @@ export const STANDARD_DUMPS: readonly StandardDump[] = [
   // The leak rules' scenarios (test/debuggees/Leaks*.cs) and, in one process, their no-leak controls.
   ...['leak-event', 'leak-timer', 'leak-pinned', 'leak-cache', 'leak-finalizer', 'leak-tcs', 'leak-controls'].map((scenario) => ({ scenario, args: [], dumpType: 'heap' as const, serverGc: false })),
   { scenario: 'leak-finalizer', args: [], dumpType: 'heap', serverGc: true },
+  // Hangs (test/debuggees/Hang.cs): one process holds every hang shape; a heap dump and a full server-GC one.
+  { scenario: 'hang', args: [], dumpType: 'heap', serverGc: false },
+  { scenario: 'hang', args: [], dumpType: 'full', serverGc: true },
 ];
 
 const memo = new Map<string, Promise<CapturedDump>>();

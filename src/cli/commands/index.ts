@@ -32,6 +32,10 @@ import { dominatorsCommand } from './dominators';
 import { retainedCommand } from './retained';
 import { gcinfoCommand } from './gcinfo';
 import { osThreadsCommand } from './os-threads';
+import { syncblkCommand } from './syncblk';
+import { printexceptionCommand } from './printexception';
+import { dumpexceptionsCommand } from './dumpexceptions';
+import { threadpoolCommand } from './threadpool';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -65,6 +69,10 @@ export const COMMANDS: readonly Command[] = [
   dominatorsCommand,
   retainedCommand,
   osThreadsCommand,
+  syncblkCommand,
+  printexceptionCommand,
+  dumpexceptionsCommand,
+  threadpoolCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

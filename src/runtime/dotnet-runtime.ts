@@ -3,7 +3,7 @@
  */
 import { MissingRuntimeDataError, DumpsleuthError } from '../errors';
 import type { MemoryReader } from '../dump/memory-reader';
-import { findExportedSymbol } from '../dump/elf-symbols';
+import { findModuleExport } from '../dump/module-exports';
 import { ContractDescriptor, readContractDescriptor, type ConstantBytesReader } from './contract-descriptor';
 
 /** What the runtime layer needs of a dump: its memory and its loaded modules. */
@@ -16,7 +16,8 @@ export interface RuntimeHost {
 /** The dump is not of a .NET (CoreCLR) process. */
 export class NotDotNetError extends DumpsleuthError {}
 
-const CORECLR_NAME = /(^|\/)libcoreclr\.so$/;
+/** libcoreclr.so on Linux, coreclr.dll on Windows (any case: Windows paths are case-insensitive). */
+const CORECLR_NAME = /(^|[\\/])(libcoreclr\.so|coreclr\.dll)$/i;
 
 /** The CoreCLR runtime of one dump: where it is loaded, its descriptor, its version. */
 export class DotNetRuntime {
@@ -34,9 +35,9 @@ export class DotNetRuntime {
   static open(host: RuntimeHost, constantBytes?: ConstantBytesReader): DotNetRuntime {
     const coreclr = host.modules.find((m) => CORECLR_NAME.test(m.path));
     if (!coreclr) {
-      throw new NotDotNetError(`${host.path}: not a .NET process (libcoreclr.so is not loaded in this dump)`);
+      throw new NotDotNetError(`${host.path}: not a .NET process (neither libcoreclr.so nor coreclr.dll is loaded in this dump)`);
     }
-    const sym = findExportedSymbol(host.memory, coreclr.baseAddress, 'DotNetRuntimeContractDescriptor');
+    const sym = findModuleExport(host.memory, coreclr.baseAddress, 'DotNetRuntimeContractDescriptor');
     if (!sym) {
       throw new MissingRuntimeDataError(
         `${coreclr.path} has no DotNetRuntimeContractDescriptor export: dumpsleuth reads .NET 9 and later runtimes`,
@@ -48,7 +49,7 @@ export class DotNetRuntime {
 
   /** Resolves an exported symbol of libcoreclr.so, or undefined. */
   findCoreclrSymbol(name: string): number | undefined {
-    return findExportedSymbol(this.memory, this.coreclrBase, name)?.address;
+    return findModuleExport(this.memory, this.coreclrBase, name)?.address;
   }
 
   /** Reads the pointer stored in the variable whose address is the indirect global `name` (e.g. `ThreadStore`). */
@@ -64,7 +65,7 @@ export class DotNetRuntime {
 
 /** The shared-framework layout puts the version in the folder name: .../Microsoft.NETCore.App/10.0.12/libcoreclr.so. */
 function versionFromPath(path: string): string | undefined {
-  const m = /\/Microsoft\.NETCore\.App\/([0-9]+\.[0-9]+\.[0-9]+[^/]*)\/libcoreclr\.so$/.exec(path);
+  const m = /[\\/]Microsoft\.NETCore\.App[\\/]([0-9]+\.[0-9]+\.[0-9]+[^/\\]*)[\\/](libcoreclr\.so|coreclr\.dll)$/i.exec(path);
   return m ? m[1] : undefined;
 }
 

@@ -4,6 +4,7 @@ import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/captu
 import { buildClrmdOracle } from './clrmd';
 import { getDump, STANDARD_DUMPS } from './dumps';
 import { restoreDotnetTools } from './sos';
+import { prepareWindows } from './windows-dumps';
 
 /** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
 export async function prepareAll(log: (line: string) => void = (line) => console.log(line)): Promise<CapturedDump[]> {
@@ -23,6 +24,7 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
     log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
   }
+  await prepareWindows(log);
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);
   return dumps;

@@ -19,6 +19,8 @@ export const infoCommand: Command = {
     const lines: string[] = [];
     const json: Record<string, unknown> = {
       dump: dump.path,
+      format: dump.format,
+      os: dump.os,
       processName: dump.processName ?? null,
       architecture: rt.architecture,
       runtimeVersion: rt.version ?? null,
@@ -34,9 +36,12 @@ export const infoCommand: Command = {
       modules: dump.modules.length,
     };
     lines.push(`Dump:            ${dump.path}`);
+    lines.push(`Format:          ${dump.format === 'minidump' ? 'Windows minidump' : 'Linux ELF core'}`);
     if (dump.processName) lines.push(`Process:         ${dump.processName}`);
     lines.push(`Architecture:    ${rt.architecture}`);
-    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath})`);
+    // A self-contained app's coreclr.dll path has no version folder; its file version is the closest thing recorded.
+    const fileVersion = dump.modules.find((m) => m.path === rt.coreclrPath)?.fileVersion;
+    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath}${rt.version === undefined && fileVersion !== undefined ? `, file version ${fileVersion}` : ''})`);
     lines.push(`Descriptor:      ${d.types.size} types, ${d.globals.size} globals, ${d.contracts.size} contracts at 0x${d.address.toString(16)}`);
     lines.push(`Contracts:       ${[...d.contracts].map(([k, v]) => `${k} v${v}`).join(', ')}`);
     try {

@@ -105,6 +105,9 @@ export class Minidump {
       const count = head.u64(0);
       let fileOffset = head.u64(8);
       if (count > limits.maxProgramHeaders) throw new LimitExceededError(`${path}: Memory64ListStream declares ${count} ranges (cap ${limits.maxProgramHeaders})`);
+      if (16 + count * MINIDUMP_MEMORY_DESCRIPTOR64_SIZE > m64.dataSize) {
+        throw new DumpFormatError(`${path}: Memory64ListStream declares ${count} ranges but its ${m64.dataSize} bytes hold ${Math.max(0, Math.floor((m64.dataSize - 16) / 16))}`);
+      }
       const list = this.readStreamBytes(m64.rva + 16, count * MINIDUMP_MEMORY_DESCRIPTOR64_SIZE, 'Memory64ListStream');
       for (let i = 0; i < count; i++) {
         const start = list.u64(i * 16);

@@ -19,6 +19,12 @@ export interface DumpModule {
   readonly headerAddresses: readonly number[];
   /** This file's NT_FILE mappings, by address. */
   readonly mappings: readonly FileMapping[];
+  /** PE images of a minidump: the COFF TimeDateStamp from the module list (with `peSizeOfImage`, the symbol-server key). */
+  readonly peTimeDateStamp?: number;
+  /** PE images of a minidump: SizeOfImage from the module list. */
+  readonly peSizeOfImage?: number;
+  /** PE images of a minidump: the VS_FIXEDFILEINFO file version ("10.0.1226.42308"), when recorded. */
+  readonly fileVersion?: string;
 }
 
 /**

@@ -18,3 +18,7 @@ export * from './file-window-cache';
 export * from './image-overlays';
 export * from './open-dump';
 export * from './special-diag-info';
+export * from './minidump';
+export * from './open-minidump';
+export * from './pe-exports';
+export * from './module-exports';

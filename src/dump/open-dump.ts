@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { CoreArchitecture } from './core-architecture';
 import type { AuxvEntry, CoreThread, FileMapping } from './core-notes';
 import { AddressSpace, type MemoryRegion } from './address-space';
@@ -6,6 +7,8 @@ import { buildModules, type DumpModule } from './dump-module';
 import { ElfCore, type CoreSegment } from './elf-core';
 import { planImageOverlays, type ImageOverlayRecord } from './image-overlays';
 import type { FileWindowCache } from './file-window-cache';
+import { Minidump } from './minidump';
+import { openMinidump } from './open-minidump';
 import { tryReadSpecialDiagInfo, type SpecialDiagInfo } from './special-diag-info';
 
 /** Options of `openDump`. */
@@ -35,7 +38,9 @@ export interface Dump {
   /** Path of the dump file. */
   readonly path: string;
   /** Container format. */
-  readonly format: 'elf-core';
+  readonly format: 'elf-core' | 'minidump';
+  /** Operating system of the dumped process. */
+  readonly os: 'linux' | 'windows';
   /** CPU architecture ("x64" or "arm64"). */
   readonly architecture: CoreArchitecture['name'];
   /** Bytes per pointer. */
@@ -72,11 +77,12 @@ export interface Dump {
 }
 
 /**
- * Opens the Linux ELF core at `path` and builds its address space with image-file overlays.
+ * Opens the dump at `path`: a Windows minidump (MDMP) or the Linux ELF core, and builds its address space with image-file overlays.
  * Throws `DumpsleuthError` for a missing file or a directory, `DumpFormatError` for anything that is not a readable
  * 64-bit little-endian x64/arm64 ELF core (with one line naming the problem), `LimitExceededError` for hostile counts.
  */
 export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
+  if (isMinidumpFile(path)) return openMinidump(path, options);
   const core = ElfCore.open(path, options.limits ?? DEFAULT_DUMP_LIMITS);
   const files: FileWindowCache[] = [];
   try {
@@ -110,6 +116,7 @@ export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
     return {
       path,
       format: 'elf-core',
+      os: 'linux',
       architecture: core.architecture.name,
       pointerSize,
       memory,
@@ -136,6 +143,21 @@ export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
     for (const f of files) f.close();
     core.close();
     throw e;
+  }
+}
+
+/** True when `path` is a readable file that starts with the minidump signature (anything else goes to the ELF reader,
+ * which names the problem). */
+function isMinidumpFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const head = new Uint8Array(4);
+    return fs.readSync(fd, head, 0, 4, 0) === 4 && Minidump.hasMagic(head);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 

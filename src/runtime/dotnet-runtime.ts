@@ -3,7 +3,7 @@
  */
 import { MissingRuntimeDataError, DumpsleuthError } from '../errors';
 import type { MemoryReader } from '../dump/memory-reader';
-import { findExportedSymbol } from '../dump/elf-symbols';
+import { findModuleExport } from '../dump/module-exports';
 import { ContractDescriptor, readContractDescriptor, type ConstantBytesReader } from './contract-descriptor';
 import { majorVersion, readRuntimeVersion, type RuntimeVersionInfo } from './runtime-version';
 
@@ -17,7 +17,8 @@ export interface RuntimeHost {
 /** The dump is not of a .NET (CoreCLR) process. */
 export class NotDotNetError extends DumpsleuthError {}
 
-const CORECLR_NAME = /(^|\/)libcoreclr\.so$/;
+/** libcoreclr.so on Linux, coreclr.dll on Windows (any case: Windows paths are case-insensitive). */
+const CORECLR_NAME = /(^|[\\/])(libcoreclr\.so|coreclr\.dll)$/i;
 const DESCRIPTOR_EXPORT = 'DotNetRuntimeContractDescriptor';
 /** The runtimes whose layouts dumpsleuth checks against SOS (README, Limits). */
 const SUPPORTED_MAJORS = [10, 11];
@@ -62,7 +63,7 @@ export class DotNetRuntime {
   static open(host: RuntimeHost, constantBytes?: ConstantBytesReader): DotNetRuntime {
     const coreclr = host.modules.find((m) => CORECLR_NAME.test(m.path)) ?? findSingleFileHost(host);
     if (!coreclr) {
-      throw new NotDotNetError(`${host.path}: not a .NET process (libcoreclr.so is not loaded in this dump, and no module exports ${DESCRIPTOR_EXPORT})`);
+      throw new NotDotNetError(`${host.path}: not a .NET process (neither libcoreclr.so nor coreclr.dll is loaded in this dump, and no module exports ${DESCRIPTOR_EXPORT})`);
     }
     const sym = tryFindExport(host, coreclr.baseAddress, DESCRIPTOR_EXPORT);
     if (!sym) {
@@ -78,7 +79,7 @@ export class DotNetRuntime {
 
   /** Resolves an exported symbol of libcoreclr.so, or undefined. */
   findCoreclrSymbol(name: string): number | undefined {
-    return findExportedSymbol(this.memory, this.coreclrBase, name)?.address;
+    return findModuleExport(this.memory, this.coreclrBase, name)?.address;
   }
 
   /** Reads the pointer stored in the variable whose address is the indirect global `name` (e.g. `ThreadStore`). */
@@ -94,7 +95,7 @@ export class DotNetRuntime {
 
 function tryFindExport(host: RuntimeHost, base: number, name: string): { address: number } | undefined {
   try {
-    return findExportedSymbol(host.memory, base, name);
+    return findModuleExport(host.memory, base, name);
   } catch (e) {
     if (e instanceof DumpsleuthError) return undefined;
     throw e;

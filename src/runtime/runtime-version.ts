@@ -70,7 +70,7 @@ export function productVersionFromFileVersion(fileVersion: string): string | und
 
 /** The shared-framework layout puts the version in the folder name: .../Microsoft.NETCore.App/10.0.12/libcoreclr.so. */
 export function versionFromCoreclrPath(path: string): string | undefined {
-  const m = /\/Microsoft\.NETCore\.App\/([0-9]+\.[0-9]+\.[0-9]+[^/]*)\/libcoreclr\.so$/.exec(path);
+  const m = /[\\/]Microsoft\.NETCore\.App[\\/]([0-9]+\.[0-9]+\.[0-9]+[^/\\]*)[\\/](libcoreclr\.so|coreclr\.dll)$/i.exec(path);
   return m ? m[1] : undefined;
 }
 

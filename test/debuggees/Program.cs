@@ -92,6 +92,7 @@ internal static class Program
         GC.Collect();
         Console.Out.WriteLine($"READY {Environment.ProcessId}");
         Console.Out.Flush();
+        SelfDump.RunIfRequested(); // SelfDump.cs: Windows dumps made under Wine
         if (Environment.GetEnvironmentVariable("DUMPSLEUTH_EXIT_ON_STDIN_EOF") == "1")
         {
             using Stream stdin = Console.OpenStandardInput();

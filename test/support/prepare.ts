@@ -5,6 +5,7 @@ import { buildClrmdOracle } from './clrmd';
 import { getDump, getDumpPair, STANDARD_DUMP_PAIRS, STANDARD_DUMPS } from './dumps';
 import { extraDumpLabel, extraRuntimeDumps } from './extra-runtime-dumps';
 import { restoreDotnetTools } from './sos';
+import { prepareWindows } from './windows-dumps';
 
 /** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
 export async function prepareAll(log: (line: string) => void = (line) => console.log(line)): Promise<CapturedDump[]> {
@@ -38,6 +39,7 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     dumps.push(dump);
     log(`${extraDumpLabel(entry)}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`}: ${dump.dumpPath}`);
   }
+  await prepareWindows(log);
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);
   return dumps;

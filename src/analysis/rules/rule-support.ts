@@ -151,7 +151,7 @@ export function methodCulprit(ctx: RuleContext, md: number, evidence: string): C
   } catch (e) {
     if (!(e instanceof DumpsleuthError)) throw e;
   }
-  return { method: ctx.code.methodDescs.name(md), type, module: path.slice(path.lastIndexOf('/') + 1), evidence };
+  return { method: ctx.code.methodDescs.name(md), type, module: path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1), evidence };
 }
 
 /** A delegate's callback: the method it (or a delegate reachable from its target) calls, and on which object. */

@@ -32,7 +32,7 @@ export const clrmodulesCommand: Command = {
     const lines: string[] = [];
     const modules: unknown[] = [];
     for (const mod of session.modules.enumerate()) {
-      if (regex && !(mod.path !== '' && regex.test(nodePath.basename(mod.path)))) continue;
+      if (regex && !(mod.path !== '' && regex.test(nodePath.win32.basename(mod.path)))) continue;
       const isDynamic = mod.imageBase === 0 && mod.path === '';
       let details: ModuleImageDetails | undefined;
       if (verbose) {

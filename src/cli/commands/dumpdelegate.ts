@@ -81,7 +81,7 @@ function invocationJson(session: Session, code: CodeResolver, inv: DelegateInvoc
   let module: string | null = null;
   try {
     const path = session.modules.read(code.methodDescs.module(inv.methodDesc)).path;
-    module = path.slice(path.lastIndexOf('/') + 1);
+    module = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
   } catch (e) {
     if (!(e instanceof DumpsleuthError)) throw e;
   }

@@ -19,6 +19,8 @@ export const infoCommand: Command = {
     const lines: string[] = [];
     const json: Record<string, unknown> = {
       dump: dump.path,
+      format: dump.format,
+      os: dump.os,
       processName: dump.processName ?? null,
       architecture: rt.architecture,
       runtimeVersion: rt.version ?? null,
@@ -38,9 +40,12 @@ export const infoCommand: Command = {
       modules: dump.modules.length,
     };
     lines.push(`Dump:            ${dump.path}`);
+    lines.push(`Format:          ${dump.format === 'minidump' ? 'Windows minidump' : 'Linux ELF core'}`);
     if (dump.processName) lines.push(`Process:         ${dump.processName}`);
     lines.push(`Architecture:    ${rt.architecture}`);
-    const stamp = rt.versionInfo?.fileVersion === undefined ? '' : `, file version ${rt.versionInfo.fileVersion}${rt.versionInfo.commit === undefined ? '' : ` @${rt.versionInfo.commit.slice(0, 12)}`}`;
+    // A self-contained app's coreclr.dll path has no version folder; its file version is the closest thing recorded.
+    const fileVersion = rt.versionInfo?.fileVersion ?? dump.modules.find((m) => m.path === rt.coreclrPath)?.fileVersion;
+    const stamp = fileVersion === undefined ? '' : `, file version ${fileVersion}${rt.versionInfo?.commit === undefined ? '' : ` @${rt.versionInfo.commit.slice(0, 12)}`}`;
     lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath}${stamp})`);
     if (!rt.isSupportedVersion) lines.push('                 not read by dumpsleuth (.NET 10 and 11 only): other commands are refused');
     lines.push(`Descriptor:      ${d.types.size} types, ${d.globals.size} globals, ${d.contracts.size} contracts at 0x${d.address.toString(16)}`);

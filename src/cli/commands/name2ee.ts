@@ -198,13 +198,13 @@ function matchJson(m: Match): Record<string, unknown> {
 function matchesModuleName(mod: ClrModule, name: string): boolean {
   if (!mod.path) return false;
   const n = name.toLowerCase();
-  const file = nodePath.basename(mod.path);
-  return file.toLowerCase() === n || nodePath.basename(mod.path, nodePath.extname(mod.path)).toLowerCase() === n || mod.path.toLowerCase() === n;
+  const file = nodePath.win32.basename(mod.path);
+  return file.toLowerCase() === n || nodePath.win32.basename(mod.path, nodePath.win32.extname(mod.path)).toLowerCase() === n || mod.path.toLowerCase() === n;
 }
 
 function moduleFileName(mod: ClrModule): string {
   if (!mod.path) return mod.imageBase === 0 ? '<dynamic>' : '<unknown>';
-  return nodePath.basename(mod.path);
+  return nodePath.win32.basename(mod.path);
 }
 
 function x16(n: number): string {

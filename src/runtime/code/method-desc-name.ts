@@ -143,7 +143,7 @@ export class MethodDescNames {
   private moduleFileName(module: number): string {
     try {
       const path = this.modules.read(module).path;
-      return path.slice(path.lastIndexOf('/') + 1) || 'UNKNOWN';
+      return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1) || 'UNKNOWN';
     } catch (e) {
       if (e instanceof DumpsleuthError) return 'UNKNOWN';
       throw e;

@@ -1,0 +1,32 @@
+// Self-dump mode for the Windows test dumps (made under Wine): with DUMPSLEUTH_SELF_DUMP=<path>, the debuggee, once
+// READY, starts the runtime's own createdump.exe (from its self-contained publish folder) as its child. On Windows
+// createdump dumps its parent process, so the dump shows the scenario's graph with this thread waiting on the child.
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Debuggees;
+
+internal static class SelfDump
+{
+    /// <summary>When DUMPSLEUTH_SELF_DUMP names a path: writes a full dump of this process there, prints "DUMPED
+    /// &lt;exit code&gt;" and exits with createdump's exit code. Otherwise returns at once.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RunIfRequested()
+    {
+        string? path = Environment.GetEnvironmentVariable("DUMPSLEUTH_SELF_DUMP");
+        if (string.IsNullOrEmpty(path))
+        {
+            return;
+        }
+        string createdump = Path.Combine(AppContext.BaseDirectory, "createdump.exe");
+        var start = new ProcessStartInfo(createdump) { UseShellExecute = false };
+        start.ArgumentList.Add("--full");
+        start.ArgumentList.Add("-f");
+        start.ArgumentList.Add(path);
+        using Process child = Process.Start(start) ?? throw new InvalidOperationException("createdump.exe did not start");
+        child.WaitForExit();
+        Console.Out.WriteLine($"DUMPED {child.ExitCode}");
+        Console.Out.Flush();
+        Environment.Exit(child.ExitCode);
+    }
+}

@@ -167,6 +167,8 @@ function writeHelpList(json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify({ commands: COMMANDS.map((c) => ({ command: c.name, aliases: c.aliases, summary: c.summary, usage: c.usage })) }, null, 2) + '\n');
   } else process.stdout.write(commandList() + '\n\nhelp <command> (or <command> -h) explains one command.\n');
+}
+
 /** `dumpsleuth diff <old> <new> [options]`: opens both dumps, prints the diff and its warnings. Never throws. */
 function runDiffCli(words: readonly string[], opts: GlobalOptions): number {
   let wantJson = opts.json;

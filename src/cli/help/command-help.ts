@@ -256,6 +256,34 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     examples: ['retained <address>'],
     sos: 'none; objsize gives the reachable size, which over-counts shared objects',
   },
+  syncblk: {
+    options: [
+      ['-all', 'also list sync blocks no thread holds (SOS lists only held ones by default)'],
+      ['<index>', 'show one sync block by its index in the sync block table'],
+    ],
+    examples: ['syncblk', 'syncblk -all', 'syncblk 3'],
+    sos: 'syncblk (same columns: Index, SyncBlock, MonitorHeld, Recursion, Owning Thread Info, SyncBlock Owner)',
+    notes: 'MonitorHeld counts 1 for the owner plus 2 per waiting thread, as in SOS. System.Threading.Lock owners are in analyze\'s deadlock rule.',
+  },
+  printexception: {
+    options: [
+      ['<exception address>', "the exception object (default: the current thread's last thrown exception)"],
+      ['-nested', "also the thread's nested exceptions (exceptions thrown while another was in flight)"],
+      ['-lines', 'accepted for SOS compatibility; source lines need PDBs, which dumpsleuth does not read'],
+    ],
+    examples: ['printexception', 'pe <address>', 'pe -nested'],
+    sos: 'printexception / pe (same fields: Address, Exception object, Exception type, Message, InnerException, StackTrace, HResult)',
+  },
+  dumpexceptions: {
+    options: [['-type <name part>', 'only exception types whose name contains this text']],
+    examples: ['dumpexceptions', 'dumpexceptions -type InvalidOperation'],
+    sos: 'dumpexceptions (dotnet-dump)',
+  },
+  threadpool: {
+    options: [['-wi', 'also list the work items queued in the global queue']],
+    examples: ['threadpool', 'tp -wi'],
+    sos: 'threadpool (portable thread pool: worker counts and limits; -wi lists the queue)',
+  },
 };
 
 /** The help entry of a command, or undefined when it has none (the help test fails then). */

@@ -87,9 +87,11 @@ describe('the npm package', { timeout: TIMEOUT }, () => {
     const help = run('npx', ['--no-install', 'dumpsleuth', '--help'], app);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^usage: dumpsleuth /);
-    const version = run('npx', ['--no-install', 'dumpsleuth', '--version'], app);
+    // The installed bin directly (npx is checked above; each npx start costs a second).
+    const bin = path.join(app, 'node_modules', '.bin', 'dumpsleuth');
+    const version = run(bin, ['--version'], app);
     assert.equal(version.stdout.trim(), `dumpsleuth ${packed.version}`);
-    const threads = run('npx', ['--no-install', 'dumpsleuth', dumpPath, 'clrthreads'], app);
+    const threads = run(bin, [dumpPath, 'clrthreads'], app);
     assert.equal(threads.code, 0, threads.stderr);
     const sos = parseClrThreads(await runSos(dumpPath, 'clrthreads'));
     assert.match(threads.stdout, new RegExp(`^DeadThread:\\s+${sos.summary.dead}$`, 'm'));
@@ -99,7 +101,7 @@ describe('the npm package', { timeout: TIMEOUT }, () => {
     const pkgDir = path.join(app, 'node_modules', 'dumpsleuth');
     const list = () => fs.readdirSync(pkgDir, { recursive: true }).map(String).sort();
     const before = list();
-    const demo = run('npx', ['--no-install', 'dumpsleuth', 'demo'], app);
+    const demo = run(path.join(app, 'node_modules', '.bin', 'dumpsleuth'), ['demo'], app);
     assert.equal(demo.code, 1, `demo exit code: ${demo.stdout}${demo.stderr}`);
     const lines = demo.stderr.split('\n').filter((l) => l.trim() !== '');
     assert.equal(lines.length, 1, `one line: ${demo.stderr}`);

@@ -1,7 +1,8 @@
 /**
  * `help <command>` and `<command> -h`: per-command help in SOS's manner (usage, each option explained, an example,
- * the SOS command it answers like). Kept apart from the commands so help text does not crowd their code; a test
- * fails when a registered command has no entry here, so a new command cannot ship without help.
+ * the SOS command it answers like). Kept apart from the commands so help text does not crowd their code; a new
+ * command may instead carry its own `help` field. A test fails when a registered command has neither, so a new
+ * command cannot ship without help.
  */
 import type { Command } from '../command';
 
@@ -258,8 +259,10 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
 };
 
-/** The help entry of a command, or undefined when it has none (the help test fails then). */
+/** The help of a command (its own `help` field, else its entry here), or undefined when it has none (the help test
+ * fails then). */
 export function helpOf(command: Command): CommandHelp | undefined {
+  if (command.help !== undefined) return command.help;
   return Object.prototype.hasOwnProperty.call(COMMAND_HELP, command.name) ? COMMAND_HELP[command.name] : undefined;
 }
 

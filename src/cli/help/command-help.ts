@@ -197,7 +197,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     ],
     examples: ['gcroot <address>', 'gcroot -nostacks <address>'],
     sos: 'gcroot',
-    notes: 'Stack roots come from a conservative scan of each stack and are labelled so.',
+    notes: 'Stack roots are precise (GC info); a thread whose stack cannot be fully decoded is scanned conservatively and those roots are labelled so.',
   },
   finalizequeue: {
     options: [

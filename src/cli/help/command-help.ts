@@ -69,7 +69,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   eeheap: {
     options: [
       ['-gc', 'the GC heaps: regions or segments per generation with begin, allocated, committed'],
-      ['-loader', 'the loader heaps'],
+      ['-loader', 'the loader heaps (not implemented yet: says so)'],
     ],
     examples: ['eeheap -gc'],
     sos: 'eeheap -gc',
@@ -169,7 +169,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   u: {
     options: [
       ['<code address or MethodDesc>', 'the method to disassemble'],
-      ['-n', 'no source line annotations'],
+      ['-n', 'no annotations (call targets, names of referenced methods and fields)'],
     ],
     examples: ['u <MethodDesc>'],
     sos: 'clru (u in WinDbg)',
@@ -204,7 +204,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       ['-stat', 'statistics only'],
       ['-short', 'addresses only'],
       ['-allReady', 'only the objects ready for finalization'],
-      ['-detail', 'per-heap details'],
+      ['-detail', 'accepted as in SOS; no effect yet'],
       ['-summary', 'the per-heap summary only'],
       ['-mt <MethodTable>', 'only objects of this MethodTable'],
     ],
@@ -223,7 +223,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   dumpstackobjects: {
     options: [
       ['<OS thread id>', 'the thread (hex); default: every thread'],
-      ['-verify', 'check each object before listing it'],
+      ['-verify', 'accepted as in SOS; no effect (every listed object is a validated heap object)'],
     ],
     examples: ['dumpstackobjects', 'dso'],
     sos: 'dumpstackobjects (dso)',

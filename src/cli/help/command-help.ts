@@ -1,7 +1,8 @@
 /**
  * `help <command>` and `<command> -h`: per-command help in SOS's manner (usage, each option explained, an example,
- * the SOS command it answers like). Kept apart from the commands so help text does not crowd their code; a test
- * fails when a registered command has no entry here, so a new command cannot ship without help.
+ * the SOS command it answers like). Kept apart from the commands so help text does not crowd their code; a new
+ * command may instead carry its own `help` field. A test fails when a registered command has neither, so a new
+ * command cannot ship without help.
  */
 import type { Command } from '../command';
 
@@ -68,7 +69,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   eeheap: {
     options: [
       ['-gc', 'the GC heaps: regions or segments per generation with begin, allocated, committed'],
-      ['-loader', 'the loader heaps'],
+      ['-loader', 'the loader heaps (not implemented yet: says so)'],
     ],
     examples: ['eeheap -gc'],
     sos: 'eeheap -gc',
@@ -168,7 +169,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   u: {
     options: [
       ['<code address or MethodDesc>', 'the method to disassemble'],
-      ['-n', 'no source line annotations'],
+      ['-n', 'no annotations (call targets, names of referenced methods and fields)'],
     ],
     examples: ['u <MethodDesc>'],
     sos: 'clru (u in WinDbg)',
@@ -196,14 +197,14 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     ],
     examples: ['gcroot <address>', 'gcroot -nostacks <address>'],
     sos: 'gcroot',
-    notes: 'Stack roots come from a conservative scan of each stack and are labelled so.',
+    notes: 'Stack roots are precise (GC info); a thread whose stack cannot be fully decoded is scanned conservatively and those roots are labelled so.',
   },
   finalizequeue: {
     options: [
       ['-stat', 'statistics only'],
       ['-short', 'addresses only'],
       ['-allReady', 'only the objects ready for finalization'],
-      ['-detail', 'per-heap details'],
+      ['-detail', 'accepted as in SOS; no effect yet'],
       ['-summary', 'the per-heap summary only'],
       ['-mt <MethodTable>', 'only objects of this MethodTable'],
     ],
@@ -222,7 +223,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   dumpstackobjects: {
     options: [
       ['<OS thread id>', 'the thread (hex); default: every thread'],
-      ['-verify', 'check each object before listing it'],
+      ['-verify', 'accepted as in SOS; no effect (every listed object is a validated heap object)'],
     ],
     examples: ['dumpstackobjects', 'dso'],
     sos: 'dumpstackobjects (dso)',
@@ -286,8 +287,10 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
 };
 
-/** The help entry of a command, or undefined when it has none (the help test fails then). */
+/** The help of a command (its own `help` field, else its entry here), or undefined when it has none (the help test
+ * fails then). */
 export function helpOf(command: Command): CommandHelp | undefined {
+  if (command.help !== undefined) return command.help;
   return Object.prototype.hasOwnProperty.call(COMMAND_HELP, command.name) ? COMMAND_HELP[command.name] : undefined;
 }
 

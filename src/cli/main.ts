@@ -2,6 +2,7 @@
  * The dumpsleuth command line: `dumpsleuth <dump> [command [args]]`, `dumpsleuth demo`, options, errors.
  * This is the only layer that catches errors broadly, writes to stdout/stderr and picks exit codes.
  */
+import * as fs from 'node:fs';
 import { CancelledError, DumpsleuthError, UsageError } from '../errors';
 import { findCommand, COMMANDS } from './commands';
 import type { CommandResult } from './command';
@@ -60,6 +61,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error });
   }
+  // A folder that does not exist would silently leave every missing image page missing.
+  if (opts.imagePath !== undefined && !isDirectory(opts.imagePath)) return fail(new UsageError(`--image-path ${opts.imagePath}: no such folder`));
   let session: Session;
   try {
     session = Session.open(first, {
@@ -193,5 +196,13 @@ function packageVersion(): string {
     return (require('../../../package.json') as { version: string }).version;
   } catch {
     return 'unknown';
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

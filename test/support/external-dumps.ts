@@ -23,7 +23,7 @@ export interface ExternalDump {
   readonly dumpType: 'heap' | 'full';
   readonly dumpPath: string;
   readonly pid: number;
-  /** Server GC (the web app); the build processes run workstation GC. */
+  /** Server GC as the program's runtimeconfig asks (the web app: yes, set by the Web SDK). */
   readonly serverGc: boolean;
   readonly sizeBytes: number;
 }
@@ -134,7 +134,7 @@ async function captureExternal(log: (line: string) => void): Promise<ExternalDum
       const node = procs.find((p) => p.cmdline.some((a) => a.endsWith('MSBuild.dll')) && p.cmdline.some((a) => /nodemode:1\b/i.test(a)));
       if (!compiler) throw new CaptureError(`no VBCSCompiler process is alive after the build (${Date.now() - buildStarted} ms); processes with our TMPDIR: ${procs.map((p) => p.cmdline.join(' ')).join(' | ')}`);
       if (!node) throw new CaptureError(`no MSBuild worker node is alive after the build; processes with our TMPDIR: ${procs.map((p) => p.cmdline.join(' ')).join(' | ')}`);
-      await dumpAll('vbcscompiler', compiler.pid, false);
+      await dumpAll('vbcscompiler', compiler.pid, true);
       await dumpAll('msbuild', node.pid, false);
     } finally {
       for (const p of processesWithTmp(tmp)) ours.push(p.pid);

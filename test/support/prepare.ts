@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/capture';
 import { buildClrmdOracle } from './clrmd';
 import { getDump, STANDARD_DUMPS } from './dumps';
+import { getExternalDumps } from './external-dumps';
 import { restoreDotnetTools } from './sos';
 
 /** Builds the debuggees and the ClrMD oracle, restores dotnet-dump and captures the standard dump set (one log line per dump); throws CaptureError on the first failure. */
@@ -23,6 +24,10 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
     log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
   }
+  // Issue 10's external tier: programs we did not write (ASP.NET Core app, VBCSCompiler, MSBuild node).
+  const externalStarted = Date.now();
+  const external = await getExternalDumps(log);
+  log(`external tier: ${external.length} dumps, ${Date.now() - externalStarted} ms`);
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);
   return dumps;

@@ -77,6 +77,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error });
   }
+  // A folder that does not exist would silently leave every missing image page missing.
+  if (opts.imagePath !== undefined && !isDirectory(opts.imagePath)) return fail(new UsageError(`--image-path ${opts.imagePath}: no such folder`), undefined, opts.json);
   if (first === 'diff') return runDiffCli(rest, opts);
   let session: Session;
   try {
@@ -290,5 +292,13 @@ function packageVersion(): string {
       // no package.json here: look further up
     }
     if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

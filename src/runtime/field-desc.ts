@@ -173,7 +173,14 @@ export class FieldTypeResolver {
     }
     let mt = 0;
     try {
-      const handle = this.handleOfSig(enclosing.module, md.metadata, sig, this.mts.instantiation(enclosing), 0);
+      // The runtime stores a pointer field as a native unsigned integer and a function pointer field as a native
+      // integer (SOS's MT column shows System.UIntPtr and System.IntPtr for them, seen on the ASP.NET Core dump).
+      const handle =
+        bare.kind === 'ptr'
+          ? this.primitiveHandle(ElementType.U)
+          : bare.kind === 'fnptr'
+            ? this.primitiveHandle(ElementType.I)
+            : this.handleOfSig(enclosing.module, md.metadata, sig, this.mts.instantiation(enclosing), 0);
       // A TypeDesc (pointer, byref, function pointer) has no MethodTable.
       if (handle % 4 === 0) mt = handle;
     } catch (e) {

@@ -4,6 +4,7 @@ import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/captu
 import { buildClrmdOracle } from './clrmd';
 import { getDump, getDumpPair, STANDARD_DUMP_PAIRS, STANDARD_DUMPS } from './dumps';
 import { extraDumpLabel, extraRuntimeDumps } from './extra-runtime-dumps';
+import { getExternalDumps } from './external-dumps';
 import { restoreDotnetTools } from './sos';
 import { prepareWindows } from './windows-dumps';
 
@@ -40,6 +41,10 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     log(`${extraDumpLabel(entry)}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`}: ${dump.dumpPath}`);
   }
   await prepareWindows(log);
+  // Issue 10's external tier: programs we did not write (ASP.NET Core app, VBCSCompiler, MSBuild node).
+  const externalStarted = Date.now();
+  const external = await getExternalDumps(log);
+  log(`external tier: ${external.length} dumps, ${Date.now() - externalStarted} ms`);
   const pruned = pruneStaleDumps(dumps);
   if (pruned > 0) log(`removed ${pruned} stale cached dump(s) of earlier debuggee sources`);
   return dumps;

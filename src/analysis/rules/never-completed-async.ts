@@ -68,6 +68,9 @@ export const neverCompletedAsyncRule: LeakRule<AnalysisContext> = {
       const a = analyzePath(ctx, path);
       const what = `${count} ${KIND_TEXT[g.outer.kind]} (${ctx.typeName(rep)})`;
       const cb = g.callback;
+      // Every server waits this way: the listening socket's accept and a receive on each open keep-alive connection
+      // stay pending between requests. Without a callback into user code they are state, not a finding.
+      if (!cb && g.outer.kind === 'socket-operation' && /(Accept|Receive)Operation$/.test(ctx.typeName(rep))) continue;
       const verdict = cb
         ? `${what} are still pending (${g.outer.state}${g.inner.size > 0 ? `; also ${[...g.inner].join(', ')}` : ''}); their callback is ${cb.method.name} in ${cb.method.module}.`
         : `${what} are still pending (${g.outer.state}); no callback into user code was found.`;

@@ -5,6 +5,29 @@ import { DumpsleuthError } from '../../errors';
 import type { Command } from '../command';
 import { hexJson } from '../format';
 import type { Session } from '../session';
+import { isStrongHandleKind } from '../../runtime/gc/handle-table';
+import { rootCache } from './root-cache';
+
+/** On server GC the runtime keeps one handle table per processor (objecthandle.cpp getNumberOfSlots) while the 10.0
+ * DAC walks only as many as there are GC heaps; with DATAS (fewer heaps than processors) SOS and ClrMD therefore
+ * miss the handles of the other tables (dotnet/runtime#124872, fixed in 11.0). Says so when it applies. */
+function perCpuHandleNote(session: Session, heapCount: number): { slots: number; past: number; text: string } | undefined {
+  try {
+    const handles = rootCache(session).handles;
+    const slots = handles.reduce((m, h) => Math.max(m, h.slot + 1), 0);
+    const past = handles.filter((h) => h.slot >= heapCount);
+    if (past.length === 0) return undefined;
+    const strong = past.filter((h) => isStrongHandleKind(h.kind)).length;
+    return {
+      slots,
+      past: past.length,
+      text: `${past.length} GC handles (${strong} strong) sit in per-CPU handle ${slots - 1 === heapCount ? `table ${heapCount}` : `tables ${heapCount}..${slots - 1}`}, which SOS and ClrMD on .NET 10 do not read (dotnet/runtime#124872): their gchandles and live-object counts are lower than dumpsleuth's`,
+    };
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return undefined;
+    throw e;
+  }
+}
 
 /** The info command. */
 export const infoCommand: Command = {
@@ -61,8 +84,16 @@ export const infoCommand: Command = {
         gcDacVars: hexJson(heap.vars.address),
         validForTraversal: heap.isValidForTraversal,
       };
-      json.gc = gc;
-      lines.push(`GC:              ${gc.mode}, ${gc.layout}, ${gc.heapCount} heap${gc.heapCount === 1 ? '' : 's'}, ${gc.segments} regions/segments${gc.backgroundGC ? ', background GC' : ''}`);
+      const datas = heap.isServer && heap.vars.dynamicAdaptationMode === 1;
+      json.gc = { ...gc, datas };
+      lines.push(`GC:              ${gc.mode}${datas ? ' with DATAS (dynamic adaptation)' : ''}, ${gc.layout}, ${gc.heapCount} heap${gc.heapCount === 1 ? '' : 's'}, ${gc.segments} regions/segments${gc.backgroundGC ? ', background GC' : ''}`);
+      if (heap.isServer) {
+        const note = perCpuHandleNote(session, gc.heapCount);
+        if (note) {
+          json.gc = { ...gc, datas, handleSlots: note.slots, handlesPastHeaps: note.past };
+          lines.push(`                 ${note.text}`);
+        }
+      }
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;
       json.gc = { error: e.message };

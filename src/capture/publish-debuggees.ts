@@ -31,8 +31,9 @@ export interface PublishedDebuggee {
 
 const STAMP = '.dumpsleuth-source-hash';
 
-/** The runtime packs the tests publish against when nothing narrows them (NuGet serves both). */
-export const DEFAULT_EXTRA_RUNTIME_PACKS: readonly string[] = ['10.0.15', '11.0.0'];
+/** The runtime packs the tests publish against when nothing narrows them (NuGet serves them all): another 10 patch,
+ * 11, and the newest 9 and 8 (for their refusals). */
+export const DEFAULT_EXTRA_RUNTIME_PACKS: readonly string[] = ['10.0.15', '11.0.0', 'net9.0', 'net8.0'];
 
 /**
  * Publishes test/debuggees self-contained for linux-x64 against Microsoft.NETCore.App.Runtime `runtimePack` (a copy

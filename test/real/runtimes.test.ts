@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Session } from '../../src/cli/session';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
+import { assertOneErrorLine, runCli } from '../support/cli-runner';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
 import { extraDumpLabel, extraRuntimeDumps } from '../support/extra-runtime-dumps';
@@ -53,6 +54,35 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
   }
   for (const entry of dumps) {
     const label = extraDumpLabel(entry);
+
+    if (entry.runtimePack.startsWith('net')) {
+      it(`${label}: refused cleanly, naming the version SOS's eeversion shows`, async () => {
+        const dump = await getDump(entry.scenario, entry);
+        const m = /^(\d+)\.(\d+)\.(\d+)\.\d+ @Commit: ([0-9a-f]+)\s*$/m.exec(await runSos(dump.dumpPath, 'eeversion'));
+        assert.ok(m, 'SOS prints the runtime version');
+        const version = `${m[1]}.${m[2]}.${Math.floor(Number(m[3]) / 100)}`;
+        assert.equal(`net${m[1]}.${m[2]}`, entry.runtimePack, 'the dump is of the framework asked for');
+        const commands = [['threads'], ['dumpheap', '-stat'], ['gchandles', '-stat'], ['clrstack', '-all'], ['analyze'], ['eeheap', '-gc']];
+        if (entry.runtimePack === 'net9.0') {
+          // info describes the runtime (exact version, not supported); every other command is refused by name.
+          const info = await runCli([dump.dumpPath, '--json', 'info']);
+          assert.equal(info.code, 0);
+          const json = JSON.parse(info.stdout) as InfoJson;
+          assert.equal(json.runtimeVersion, version);
+          assert.equal(json.runtimeCommit, m[4]);
+          assert.equal(json.supported, false);
+        } else {
+          commands.push(['info']);
+        }
+        for (const command of commands) {
+          const run = await runCli([dump.dumpPath, ...command]);
+          const line = assertOneErrorLine(run, command.join(' '));
+          assert.ok(line.includes(`.NET ${version}`), `${command.join(' ')}: ${line}`);
+          assert.match(line, /\.NET 10 and 11|\.NET 10 or 11/);
+        }
+      });
+      continue;
+    }
 
     it(`${label}: info shows the pack's exact version, libcoreclr's stamp equals SOS eeversion`, async () => {
       const dump = await getDump(entry.scenario, entry);

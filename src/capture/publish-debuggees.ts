@@ -31,8 +31,9 @@ export interface PublishedDebuggee {
 
 const STAMP = '.dumpsleuth-source-hash';
 
-/** The runtime packs the tests publish against when nothing narrows them (NuGet serves both). */
-export const DEFAULT_EXTRA_RUNTIME_PACKS: readonly string[] = ['10.0.15', '11.0.0'];
+/** The runtime packs the tests publish against when nothing narrows them (NuGet serves them all): another 10 patch,
+ * 11, and the newest 9 and 8 (for their refusals). */
+export const DEFAULT_EXTRA_RUNTIME_PACKS: readonly string[] = ['10.0.15', '11.0.0', 'net9.0', 'net8.0'];
 
 /**
  * Publishes test/debuggees self-contained for linux-x64 against Microsoft.NETCore.App.Runtime `runtimePack` (a copy
@@ -41,7 +42,11 @@ export const DEFAULT_EXTRA_RUNTIME_PACKS: readonly string[] = ['10.0.15', '11.0.
  * @throws CaptureError when the publish fails or leaves no app or createdump.
  */
 export async function publishDebuggees(runtimePack: string, kind: PublishKind = 'self-contained'): Promise<PublishedDebuggee> {
-  if (!/^\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?$/.test(runtimePack)) throw new CaptureError(`runtime pack version ${JSON.stringify(runtimePack)} is not a version`);
+  // A version names the pack exactly; a target framework ("net9.0") lets the SDK pick that framework's newest pack.
+  const targetFramework = /^net\d+\.\d+$/.test(runtimePack) ? runtimePack : undefined;
+  if (targetFramework === undefined && !/^\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?$/.test(runtimePack)) {
+    throw new CaptureError(`runtime pack ${JSON.stringify(runtimePack)} is neither a version nor a target framework`);
+  }
   const started = Date.now();
   const companion = kind === 'single-file' ? await publishDebuggees(runtimePack, 'self-contained') : undefined;
   const source = debuggeesDir();
@@ -62,10 +67,14 @@ export async function publishDebuggees(runtimePack: string, kind: PublishKind = 
     fs.rmSync(srcDir, { recursive: true, force: true });
     fs.rmSync(appDir, { recursive: true, force: true });
     copySources(source, srcDir);
-    const args = [
-      'publish', path.join(srcDir, 'Debuggees.csproj'), '-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true',
-      `-p:RuntimeFrameworkVersion=${runtimePack}`, '-o', appDir, '--nologo', '-v', 'quiet',
-    ];
+    const projectFile = path.join(srcDir, 'Debuggees.csproj');
+    if (targetFramework !== undefined) {
+      // The property on the command line would not reach restore's per-framework assets; the project says it instead.
+      const text = fs.readFileSync(projectFile, 'utf8');
+      fs.writeFileSync(projectFile, text.replace(/<TargetFramework>[^<]*<\/TargetFramework>/, `<TargetFramework>${targetFramework}</TargetFramework>`));
+    }
+    const args = ['publish', projectFile, '-c', 'Release', '-r', 'linux-x64', '--self-contained', 'true', '-o', appDir, '--nologo', '-v', 'quiet'];
+    if (targetFramework === undefined) args.push(`-p:RuntimeFrameworkVersion=${runtimePack}`);
     if (kind === 'single-file') args.push('-p:PublishSingleFile=true');
     await runProcessChecked(dotnet, args, {
       cwd: srcDir,

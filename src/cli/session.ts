@@ -2,7 +2,7 @@
  * One loaded dump and everything derived from it, built lazily and kept for the next command (the REPL reuses it).
  */
 import { openDump, type Dump } from '../dump/open-dump';
-import { readLoadedImageBytes } from '../dump/loaded-image-bytes';
+import { readImageFileText, readLoadedImageBytes } from '../dump/loaded-image-bytes';
 import { DotNetRuntime } from '../runtime/dotnet-runtime';
 import { GcHeap } from '../runtime/gc/gc-heap';
 import { MethodTableReader } from '../runtime/method-table';
@@ -55,7 +55,11 @@ export class Session {
 
   /** The runtime whatever its version (for `info`, which only describes it). */
   get anyRuntime(): DotNetRuntime {
-    return (this.runtimeValue ??= DotNetRuntime.open(this.dump, (a, l) => readLoadedImageBytes(this.dump, a, l)));
+    return (this.runtimeValue ??= DotNetRuntime.open(
+      this.dump,
+      (a, l) => readLoadedImageBytes(this.dump, a, l),
+      (a, l) => readImageFileText(this.dump, a, l),
+    ));
   }
 
   get heap(): GcHeap {

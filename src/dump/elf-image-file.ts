@@ -119,9 +119,21 @@ export class ElfImageFile {
    * descriptor); throws `DumpFormatError` when the range is not file-backed or holds a relocation that needs a symbol.
    */
   readRelocated(vaddr: number, length: number, moduleBase: number): Uint8Array {
+    const out = this.readFileBacked(vaddr, length);
+    this.applyRelocations(out, vaddr, moduleBase);
+    return out;
+  }
+
+  /** The file's bytes at link-time address `vaddr`, no relocation applied: only for text that no relocation touches
+   * (a version string); throws `DumpFormatError` when the range is not file-backed. */
+  readFileBacked(vaddr: number, length: number): Uint8Array {
     const ph = this.programHeaders.find((p) => p.type === PT_LOAD && vaddr >= p.vaddr && vaddr + length <= p.vaddr + p.filesz);
     if (!ph) throw new DumpFormatError(`${this.path}: 0x${vaddr.toString(16)}+${length} is not file-backed`);
-    const out = Uint8Array.prototype.slice.call(this.file.read(ph.offset + (vaddr - ph.vaddr), length));
+    return Uint8Array.prototype.slice.call(this.file.read(ph.offset + (vaddr - ph.vaddr), length));
+  }
+
+  private applyRelocations(out: Uint8Array, vaddr: number, moduleBase: number): void {
+    const length = out.length;
     const bias = moduleBase - lowestLoadAddress(this.programHeaders);
     const relative = this.header.machine === 183 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
     const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -139,7 +151,6 @@ export class ElfImageFile {
         dv.setUint32(offset - vaddr + 4, Math.floor(value / 4294967296), true);
       }
     }
-    return out;
   }
 
   private relocationTablesValue: Uint8Array[] | undefined;

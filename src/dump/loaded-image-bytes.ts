@@ -30,3 +30,22 @@ export function readLoadedImageBytes(dump: Dump, address: number, length: number
     file.close();
   }
 }
+
+/**
+ * Reads [address, address+length) from the module's file as stored, no relocation applied, for text the runtime
+ * never changes (libcoreclr's version string) that heap dumps leave out. Same build-id proof as readLoadedImageBytes.
+ * @throws UnmappedAddressError when no verified image file covers the range; DumpFormatError when not file-backed.
+ */
+export function readImageFileText(dump: Dump, address: number, length: number): Uint8Array {
+  const module = dump.modules.find((m) => m.format === 'elf' && m.mappings.some((mp) => address >= mp.start && address + length <= mp.end));
+  const record = module && dump.imageOverlays.find((r) => r.modulePath === module.path);
+  if (!module || !record || record.filePath === undefined || record.matchedBy !== 'build-id') {
+    throw new UnmappedAddressError(address, length, 'image text, and no image file with a matching build id');
+  }
+  const file = ElfImageFile.open(record.filePath);
+  try {
+    return file.readFileBacked(address - module.baseAddress + lowestLoadAddress(file.programHeaders), length);
+  } finally {
+    file.close();
+  }
+}

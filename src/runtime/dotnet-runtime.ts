@@ -45,7 +45,9 @@ export class DotNetRuntime {
   /** True when the runtime is a version whose layouts dumpsleuth reads (10 and 11). */
   get isSupportedVersion(): boolean {
     const major = majorVersion(this.version);
-    return major === undefined || SUPPORTED_MAJORS.includes(major);
+    // Without a readable version, judge by the descriptor: .NET 9's describes neither code maps nor stack walks.
+    if (major === undefined) return this.descriptor.contracts.has('ExecutionManager') && this.descriptor.contracts.has('StackWalk');
+    return SUPPORTED_MAJORS.includes(major);
   }
 
   /** Throws UnsupportedRuntimeError for a runtime dumpsleuth does not read (.NET 9: same descriptor format, other
@@ -53,27 +55,27 @@ export class DotNetRuntime {
   requireSupportedVersion(what: string): void {
     if (this.isSupportedVersion) return;
     throw new UnsupportedRuntimeError(
-      `${what} needs .NET 10 or 11; this dump's runtime is .NET ${this.version} (its descriptor has ${this.descriptor.types.size} types and no ` +
+      `${what} needs .NET 10 or 11; this dump's runtime is .NET ${this.version ?? '(version unknown)'} (its descriptor has ${this.descriptor.types.size} types and no ` +
         `GC data; its type, code-map and GC layouts are not checked against SOS), so dumpsleuth answers only \`info\` for it`,
     );
   }
 
   /** Locates libcoreclr.so and its `DotNetRuntimeContractDescriptor`.
    * @throws NotDotNetError when no CoreCLR is loaded; MissingRuntimeDataError when the descriptor cannot be found. */
-  static open(host: RuntimeHost, constantBytes?: ConstantBytesReader): DotNetRuntime {
+  static open(host: RuntimeHost, constantBytes?: ConstantBytesReader, imageText?: ConstantBytesReader): DotNetRuntime {
     const coreclr = host.modules.find((m) => CORECLR_NAME.test(m.path)) ?? findSingleFileHost(host);
     if (!coreclr) {
       throw new NotDotNetError(`${host.path}: not a .NET process (neither libcoreclr.so nor coreclr.dll is loaded in this dump, and no module exports ${DESCRIPTOR_EXPORT})`);
     }
     const sym = tryFindExport(host, coreclr.baseAddress, DESCRIPTOR_EXPORT);
     if (!sym) {
-      const info = readRuntimeVersion(host.memory, coreclr, undefined, constantBytes);
+      const info = readRuntimeVersion(host.memory, coreclr, undefined, imageText ?? constantBytes);
       throw new UnsupportedRuntimeError(
         `${coreclr.path} is .NET ${info?.version ?? '(version unknown)'}, which has no contract descriptor (${DESCRIPTOR_EXPORT}): dumpsleuth reads .NET 10 and 11`,
       );
     }
     const descriptor = readContractDescriptor(host.memory, sym.address, constantBytes);
-    const info = readRuntimeVersion(host.memory, coreclr, descriptor.stringGlobal('RuntimeProductVersionString'), constantBytes);
+    const info = readRuntimeVersion(host.memory, coreclr, descriptor.stringGlobal('RuntimeProductVersionString'), imageText ?? constantBytes);
     return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, info);
   }
 

@@ -108,7 +108,8 @@ export function globalLoaderHeaps(rt: DotNetRuntime): { loaderAllocator: number;
     loaderAllocator,
     lowFrequencyHeap: m.readPointer(loaderAllocator + d.offset('LoaderAllocator', 'LowFrequencyHeap')),
     highFrequencyHeap: m.readPointer(loaderAllocator + d.offset('LoaderAllocator', 'HighFrequencyHeap')),
-    stubHeap: m.readPointer(loaderAllocator + d.offset('LoaderAllocator', 'StubHeap')),
+    // .NET 11 has no LoaderAllocator stub heap any more; its DAC reports 0, as SOS prints.
+    stubHeap: d.has('LoaderAllocator', 'StubHeap') ? m.readPointer(loaderAllocator + d.offset('LoaderAllocator', 'StubHeap')) : 0,
   };
 }
 

@@ -22,7 +22,7 @@ const PAGE = 4096;
 /** libcoreclr.so is about 8 MiB; a range far larger is not a module we should scan byte by byte. */
 const MAX_SCAN = 64 << 20;
 
-/** Reads constant image bytes (relocated as the loader would) that the dump left out; throws when it cannot. */
+/** Reads image bytes the dump left out, from the verified image file; throws when it cannot. */
 export type ImageBytesReader = (address: number, length: number) => Uint8Array;
 
 /**

@@ -7,6 +7,7 @@ import { Session } from '../../src/cli/session';
 import type { MemoryReader } from '../../src/dump/memory-reader';
 import { LayoutCheckError } from '../../src/errors';
 import { ContractDescriptor } from '../../src/runtime/contract-descriptor';
+import { MethodDescSizes } from '../../src/runtime/method-desc-sizes';
 import { readThreads } from '../../src/runtime/thread-store';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
@@ -56,6 +57,33 @@ describe('runtime version and thread walk on real dumps', { timeout: TIMEOUT }, 
       assert.equal(ours.supported, true);
     });
   }
+
+  it("seed-apm heap: MethodDesc sizes computed from the described types (.NET 11's way) equal .NET 10's own table", async () => {
+    const dump = await getDump('seed-apm');
+    const session = Session.open(dump.dumpPath);
+    try {
+      const rt = session.runtime;
+      const d = rt.descriptor;
+      const table = MethodDescSizes.of(rt);
+      assert.ok(table.fromTable, 'the .NET 10 runtime exports MethodDescSizeTable');
+      const globals = new Map(d.globals);
+      globals.delete('MethodDescSizeTable');
+      const withoutTable = new ContractDescriptor(d.address, d.version, d.baseline, d.types, globals, d.contracts, d.pointerData);
+      const computed = MethodDescSizes.of({ descriptor: withoutTable, memory: rt.memory, version: rt.version });
+      assert.equal(computed.fromTable, false);
+      let compared = 0;
+      for (let flags = 0; flags < 0x40; flags++) {
+        if ((flags & 7) === 6) continue; // CLRToCOMCallMethodDesc: COM interop, not built on Linux
+        assert.equal(computed.total(flags), table.total(flags), `total size, flags 0x${flags.toString(16)}`);
+        assert.equal(computed.nativeCodeSlotOffset(flags), table.nativeCodeSlotOffset(flags), `native code slot, flags 0x${flags.toString(16)}`);
+        assert.equal(computed.nonVtableSlotOffset(flags), table.nonVtableSlotOffset(flags), `non-vtable slot, flags 0x${flags.toString(16)}`);
+        compared++;
+      }
+      assert.equal(compared, 56);
+    } finally {
+      session.close();
+    }
+  });
 
   it('seed-apm heap: a corrupted thread-list link is a LayoutCheckError, not garbage threads', async () => {
     const dump = await getDump('seed-apm');

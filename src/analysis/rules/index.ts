@@ -13,6 +13,7 @@ import type { RuleContext } from './rule-context';
 import { sparseArraysRule } from './sparse-arrays';
 import { timerLeakRule } from './timer-leak';
 import { deadlockRule } from './deadlock';
+import { threadpoolStarvationRule } from './threadpool-starvation';
 
 export type { RuleContext } from './rule-context';
 
@@ -27,4 +28,5 @@ export const RULES: readonly LeakRule<RuleContext>[] = [
   sparseArraysRule,
   heapFragmentationRule,
   deadlockRule,
+  threadpoolStarvationRule,
 ];

@@ -13,6 +13,7 @@
 //   leak-tcs             20 TaskCompletionSources never completed, one awaiter each
 //   leak-controls [name] the no-leak twins of all leak-* scenarios (or of one)
 //   hang                 a deadlock, held Monitor/Lock, starved thread pool, pending async chains (Hang.cs)
+//   crash                dies of an unhandled exception with an inner one (Crash.cs; dumped by the runtime itself)
 //
 // Protocol: the scenario builds its graph, the program forces full collections, prints
 // "READY <pid>" on stdout (flushed) and then sleeps forever; the harness dumps and kills it.
@@ -71,6 +72,9 @@ internal static class Program
                 break;
             case "hang":
                 Hangs.HangScenario.Run(rest);
+                break;
+            case "crash": // never returns: the unhandled exception ends the process
+                Crashes.CrashScenario.Run(rest);
                 break;
             default:
                 Console.Error.WriteLine($"unknown scenario '{scenario}'");

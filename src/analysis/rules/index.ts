@@ -14,6 +14,7 @@ import { sparseArraysRule } from './sparse-arrays';
 import { timerLeakRule } from './timer-leak';
 import { deadlockRule } from './deadlock';
 import { threadpoolStarvationRule } from './threadpool-starvation';
+import { unhandledExceptionRule } from './unhandled-exception';
 
 export type { RuleContext } from './rule-context';
 
@@ -29,4 +30,5 @@ export const RULES: readonly LeakRule<RuleContext>[] = [
   heapFragmentationRule,
   deadlockRule,
   threadpoolStarvationRule,
+  unhandledExceptionRule,
 ];

@@ -8,6 +8,7 @@ export { buildDebuggees, debuggeesDir } from './build-debuggees';
 export { buildDotnetProject, type BuiltProject } from './build-dotnet-project';
 export { captureDump, type CaptureOptions, type CapturedDump, type DumpType } from './capture-dump';
 export { captureDumpPair, type CapturePairOptions, type CapturedDumpPair } from './capture-dump-pair';
+export { captureCrashDump, type CrashCaptureOptions } from './capture-crash-dump';
 export { cacheRoot, dumpCacheDir, findRepoRoot } from './paths';
 export { hashKey, hashSources } from './source-hash';
 export { runProcess, runProcessChecked, tail, type ProcessResult, type RunProcessOptions } from './run-process';

@@ -14,6 +14,7 @@
 //   leak-controls [name] the no-leak twins of all leak-* scenarios (or of one)
 //   grow / grow-churn    dumped twice: a registry and an event that grow between the dumps / the twin that only churns
 //   hang                 a deadlock, held Monitor/Lock, starved thread pool, pending async chains (Hang.cs)
+//   crash                dies of an unhandled exception with an inner one (Crash.cs; dumped by the runtime itself)
 //
 // Protocol: the scenario builds its graph, the program forces full collections, prints
 // "READY <pid>" on stdout (flushed) and then sleeps forever; the harness dumps and kills it.
@@ -74,6 +75,9 @@ internal static class Program
             case "grow-churn": Growth.GrowScenario.RunChurn(rest); break;
             case "hang":
                 Hangs.HangScenario.Run(rest);
+                break;
+            case "crash": // never returns: the unhandled exception ends the process
+                Crashes.CrashScenario.Run(rest);
                 break;
             default:
                 Console.Error.WriteLine($"unknown scenario '{scenario}'");

@@ -1,6 +1,7 @@
 // Issue 12, analyze for hangs: on the hang scenario's dumps (test/debuggees/Hang.cs) the first finding is the
 // Monitor deadlock, naming the two threads SOS's syncblk shows as owners of the two contended ledger locks, each
-// waiting for the lock the other owns, in the methods SOS's clrstack shows on those threads. Controls stay quiet:
+// waiting for the lock the other owns, in the methods SOS's clrstack shows on those threads; the thread-pool
+// starvation finding names the workers SOS's clrstack shows in Task.Result and counts SOS's queue. Controls stay quiet:
 // the finalizer blocked on a lock without a cycle (leak-finalizer), the no-leak twins, and a dump with no locks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,7 +15,11 @@ interface FindingJson {
   rule: string;
   severity: string;
   culprit: { method: string } | null;
-  details?: { threads?: { osId: number; method: string; waitsFor: string; heldBy: number; lockType: string }[] };
+  details?: {
+    threads?: { osId: number; method: string; waitsFor: string; heldBy: number; lockType: string }[];
+    queued?: number;
+    blockedThreads?: { osId: number; method: string | null }[];
+  };
 }
 
 interface SosSyncBlock {
@@ -72,13 +77,32 @@ describe('analyze on the hang scenario', { timeout: TIMEOUT }, () => {
       assert.deepEqual(threads.map((t) => t.method.replace(/\(.*$/, '')).sort(), ['Hangs.TransferDesk.MoveAToB', 'Hangs.TransferDesk.MoveBToA']);
       assert.equal(ours.json.findings.filter((f) => f.rule === 'deadlock').length, 1, 'the held report lock and the held Lock are not cycles');
     });
+
+    it(`hang ${dumpType} ${serverGc ? 'server' : 'workstation'}: thread-pool starvation names the workers SOS shows blocked on Task.Result and the queue SOS lists`, async () => {
+      const dump = await getDump('hang', { dumpType, serverGc });
+      const [tp, clrstack] = await runSosMany(dump.dumpPath, ['threadpool -wi', 'clrstack -all']);
+      const queued = tp!.split('\n').filter((l) => l.startsWith('[Global]')).length;
+      assert.ok(queued > 0, tp);
+      const blockedBySos = [...parseClrstackAll(clrstack!).entries()]
+        .filter(([, frames]) => frames.some((f) => f.includes('.GetResultCore(')) && frames.some((f) => f.startsWith('System.Threading.ThreadPoolWorkQueue.Dispatch(')))
+        .map(([osId]) => osId)
+        .sort();
+      const ours = runDumpsleuth<{ findings: FindingJson[] }>(dump.dumpPath, ['analyze']);
+      const starvation = ours.json.findings.find((f) => f.rule === 'threadpool-starvation');
+      assert.ok(starvation, 'a starvation finding');
+      assert.equal(starvation.details?.queued, queued, 'queued work items as SOS threadpool -wi lists them');
+      assert.deepEqual((starvation.details?.blockedThreads ?? []).map((t) => t.osId).sort(), blockedBySos);
+      assert.equal(starvation.culprit?.method, 'Hangs.SyncOverAsync.BlockOnResult(System.Object)');
+    });
   }
 
   for (const scenario of ['leak-finalizer', 'leak-controls', 'types']) {
-    it(`${scenario}: no deadlock finding (control)`, async () => {
+    it(`${scenario}: no deadlock or starvation finding (control)`, async () => {
       const dump = await getDump(scenario, {});
-      const ours = runDumpsleuth<{ findings: FindingJson[] }>(dump.dumpPath, ['analyze', '-rule', 'deadlock']);
-      assert.deepEqual(ours.json.findings, []);
+      for (const rule of ['deadlock', 'threadpool-starvation']) {
+        const ours = runDumpsleuth<{ findings: FindingJson[] }>(dump.dumpPath, ['analyze', '-rule', rule]);
+        assert.deepEqual(ours.json.findings, [], rule);
+      }
     });
   }
 });

@@ -1,4 +1,4 @@
-import { captureDump, captureDumpPair, type CapturedDump, type CapturedDumpPair, type DumpType } from '../../src/capture';
+import { captureCrashDump, captureDump, captureDumpPair, type CapturedDump, type CapturedDumpPair, type DumpType } from '../../src/capture';
 
 /** Which dump of a scenario a test wants. */
 export interface DumpRequest {
@@ -39,6 +39,10 @@ export const STANDARD_DUMPS: readonly StandardDump[] = [
   { scenario: 'hang', args: [], dumpType: 'full', serverGc: true },
 ];
 
+/** The scenario that dies of an unhandled exception (test/debuggees/Crash.cs); not in STANDARD_DUMPS, whose
+ * commands assume a live process's dump. */
+export const CRASH_SCENARIO = 'crash';
+
 const memo = new Map<string, Promise<CapturedDump>>();
 
 /** Returns the (cached, else freshly captured) dump of a debuggee scenario, memoized per process; throws CaptureError when it cannot be made. */
@@ -54,7 +58,8 @@ export function getDump(scenario: string, request: DumpRequest = {}): Promise<Ca
   const key = JSON.stringify(options);
   let promise = memo.get(key);
   if (promise === undefined) {
-    promise = captureDump(options);
+    // The crash scenario is dumped by the runtime itself when it dies (heap dump, workstation GC).
+    promise = scenario === CRASH_SCENARIO ? captureCrashDump({ scenario, args: options.args }) : captureDump(options);
     memo.set(key, promise);
     promise.catch(() => memo.delete(key));
   }

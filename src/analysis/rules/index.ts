@@ -13,6 +13,8 @@ import type { RuleContext } from './rule-context';
 import { sparseArraysRule } from './sparse-arrays';
 import { timerLeakRule } from './timer-leak';
 import { deadlockRule } from './deadlock';
+import { threadpoolStarvationRule } from './threadpool-starvation';
+import { unhandledExceptionRule } from './unhandled-exception';
 
 export type { RuleContext } from './rule-context';
 
@@ -27,4 +29,6 @@ export const RULES: readonly LeakRule<RuleContext>[] = [
   sparseArraysRule,
   heapFragmentationRule,
   deadlockRule,
+  threadpoolStarvationRule,
+  unhandledExceptionRule,
 ];

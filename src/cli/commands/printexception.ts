@@ -3,7 +3,7 @@
  * SOS's PrintException (strike.cpp): type, message, inner exception, the stack trace captured while it unwound,
  * `_stackTraceString` and the HResult. `-nested` also prints the thread's nested exceptions (its ExInfo chain).
  */
-import { LimitExceededError, UsageError } from '../../errors';
+import { DumpsleuthError, LimitExceededError, UsageError } from '../../errors';
 import { isAsyncException, type ExceptionObject } from '../../heap/exception-object';
 import { readThreads, type ClrThread } from '../../runtime/thread-store';
 import { addressArg, parseArgs } from '../args';
@@ -114,7 +114,8 @@ function currentThread(session: Session): ClrThread | undefined {
 const MAX_NESTED = 1000;
 
 /** The thread's nested exceptions: the ExInfo chain after the current one (`Thread.ExceptionTracker` →
- * `PreviousNestedInfo`; `ExceptionInfo.ThrownObject` holds the object itself, as the cDAC's Exception contract reads it). */
+ * `PreviousNestedInfo`). `ExceptionInfo.ThrownObject` is a handle on .NET 10 (the cDAC on main reads an object
+ * there), so each value is taken as an object only when it is an exception, else dereferenced once and checked. */
 function nestedExceptions(session: Session, thread: number): number[] {
   const rt = session.runtime;
   const d = rt.descriptor;
@@ -124,9 +125,27 @@ function nestedExceptions(session: Session, thread: number): number[] {
   let info = tracker === 0 ? 0 : m.readPointer(tracker + d.offset('ExceptionInfo', 'PreviousNestedInfo'));
   for (let i = 0; info !== 0; i++) {
     if (i >= MAX_NESTED) throw new LimitExceededError(`thread 0x${thread.toString(16)} has more than ${MAX_NESTED} nested exceptions`);
-    const object = m.readPointer(info + d.offset('ExceptionInfo', 'ThrownObject'));
+    const object = thrownObject(session, m.readPointer(info + d.offset('ExceptionInfo', 'ThrownObject')));
     if (object !== 0) out.push(object);
     info = m.readPointer(info + d.offset('ExceptionInfo', 'PreviousNestedInfo'));
   }
   return out;
+}
+
+function thrownObject(session: Session, value: number): number {
+  if (value === 0) return 0;
+  const reader = exceptionReader(session);
+  const isException = (a: number): boolean => {
+    try {
+      return a !== 0 && reader.isExceptionType(reader.methodTableOf(a));
+    } catch (e) {
+      if (e instanceof DumpsleuthError) return false;
+      throw e;
+    }
+  };
+  if (isException(value)) return value;
+  const target = session.runtime.memory.readPointer(value);
+  if (isException(target)) return target;
+  session.warn(`ExceptionInfo.ThrownObject 0x${value.toString(16)} is neither an exception object nor a handle to one`);
+  return 0;
 }

@@ -4,7 +4,7 @@
 import { readThreadStoreCounts, readThreads, type ClrThread } from '../../runtime/thread-store';
 import { parseArgs } from '../args';
 import type { Command } from '../command';
-import { hexJson, left, p16Upper, right } from '../format';
+import { hexJson, left, p16, p16Upper, right } from '../format';
 import type { Session } from '../session';
 
 /** The clrthreads command (`threads` is dotnet-dump's OS thread list: os-threads.ts). */
@@ -97,10 +97,19 @@ function exceptionColumn(session: Session, t: ClrThread): string {
     try {
       const raw = session.runtime.memory.readPointer(t.lastThrownObject);
       const mt = raw - (raw % 8);
-      s += `${session.names.dacName(mt)} ${t.lastThrownObject.toString(16)}`;
+      s += `${session.names.dacName(mt)} ${p16(t.lastThrownObject)}`;
+      // The ExInfo chain holds older exceptions still being handled (SOS: firstNestedException).
+      if (hasNestedExceptions(session, t)) s += ' (nested exceptions)';
     } catch {
       s += `<Invalid Object> (${t.lastThrownObject.toString(16)})`;
     }
   }
   return s;
+}
+
+function hasNestedExceptions(session: Session, t: ClrThread): boolean {
+  const d = session.runtime.descriptor;
+  const m = session.runtime.memory;
+  const tracker = m.readPointer(t.address + d.offset('Thread', 'ExceptionTracker'));
+  return tracker !== 0 && m.readPointer(tracker + d.offset('ExceptionInfo', 'PreviousNestedInfo')) !== 0;
 }

@@ -161,15 +161,27 @@ async function captureWindowsDump(scenario: string): Promise<WindowsDump> {
     if (!fs.existsSync(dumpPath)) {
       const partial = `${dumpPath}.partial`;
       fs.mkdirSync(path.dirname(dumpPath), { recursive: true });
-      fs.rmSync(partial, { force: true });
-      const run = await runProcess('wine', [path.join(debuggees.dir, 'Debuggees.exe'), scenario], {
-        env: { ...wineEnv(), DUMPSLEUTH_SELF_DUMP: winePath(partial) }, timeoutMs: 10 * 60_000,
-      });
-      // createdump.exe under Wine may fault while exiting after a complete dump: the dump itself is the judge.
-      const problem = checkMinidump(partial);
-      if (problem !== undefined) {
+      // One retry: Wine occasionally fails a first start in a fresh prefix.
+      for (let attempt = 1; ; attempt++) {
         fs.rmSync(partial, { force: true });
-        throw new CaptureError(`Windows dump of ${scenario} under Wine failed (${problem}; exit code ${run.code})`, tail(`${run.stdout}\n${run.stderr}`));
+        let run: { code: number | null; stdout: string; stderr: string } | undefined;
+        let failure: string | undefined;
+        try {
+          run = await runProcess('wine', [path.join(debuggees.dir, 'Debuggees.exe'), scenario], {
+            env: { ...wineEnv(), DUMPSLEUTH_SELF_DUMP: winePath(partial) }, timeoutMs: 5 * 60_000,
+          });
+        } catch (e) {
+          failure = e instanceof Error ? e.message : String(e);
+        }
+        // createdump.exe under Wine may fault while exiting after a complete dump: the dump itself is the judge.
+        const problem = failure ?? checkMinidump(partial);
+        if (problem === undefined) break;
+        // Whatever still runs in our prefix (a hung debuggee or createdump) goes with its wineserver.
+        await runProcess('wineserver', ['-k'], { env: wineEnv(), timeoutMs: 60_000 }).catch(() => undefined);
+        fs.rmSync(partial, { force: true });
+        if (attempt === 2) {
+          throw new CaptureError(`Windows dump of ${scenario} under Wine failed (${problem}; exit code ${run?.code ?? 'none'})`, tail(`${run?.stdout ?? ''}\n${run?.stderr ?? ''}`));
+        }
       }
       fs.renameSync(partial, dumpPath);
     }
@@ -177,7 +189,7 @@ async function captureWindowsDump(scenario: string): Promise<WindowsDump> {
       const out = `${oraclePath}.partial`;
       const run = await runProcess('wine', [
         path.join(oracle.dir, 'ClrmdWinOracle.exe'), winePath(path.join(debuggees.dir, 'mscordaccore.dll')), winePath(dumpPath), winePath(out),
-      ], { env: wineEnv(), timeoutMs: 10 * 60_000 });
+      ], { env: wineEnv(), timeoutMs: 5 * 60_000 });
       if (run.code !== 0 || !fs.existsSync(out)) {
         throw new CaptureError(`ClrMD under Wine failed on ${dumpPath} (exit code ${run.code})`, tail(`${run.stdout}\n${run.stderr}`));
       }

@@ -22,3 +22,4 @@ export * from './minidump';
 export * from './open-minidump';
 export * from './pe-exports';
 export * from './module-exports';
+export * from './pe-version';

@@ -4,6 +4,7 @@
 import { MissingRuntimeDataError, DumpsleuthError } from '../errors';
 import type { MemoryReader } from '../dump/memory-reader';
 import { findModuleExport } from '../dump/module-exports';
+import { tryReadPeProductVersion } from '../dump/pe-version';
 import { ContractDescriptor, readContractDescriptor, type ConstantBytesReader } from './contract-descriptor';
 
 /** What the runtime layer needs of a dump: its memory and its loaded modules. */
@@ -44,7 +45,7 @@ export class DotNetRuntime {
       );
     }
     const descriptor = readContractDescriptor(host.memory, sym.address, constantBytes);
-    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, versionFromPath(coreclr.path));
+    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, versionFromPath(coreclr.path) ?? (/coreclr\.dll$/i.test(coreclr.path) ? versionFromCoreLib(host) : undefined));
   }
 
   /** Resolves an exported symbol of libcoreclr.so, or undefined. */
@@ -67,6 +68,16 @@ export class DotNetRuntime {
 function versionFromPath(path: string): string | undefined {
   const m = /[\\/]Microsoft\.NETCore\.App[\\/]([0-9]+\.[0-9]+\.[0-9]+[^/\\]*)[\\/](libcoreclr\.so|coreclr\.dll)$/i.exec(path);
   return m ? m[1] : undefined;
+}
+
+/** A self-contained app's runtime has no version folder: CoreLib's ProductVersion (its informational version,
+ * "10.0.12-servicing.26422.108+<commit>") names the release instead. */
+function versionFromCoreLib(host: RuntimeHost): string | undefined {
+  const corelib = host.modules.find((m) => /(^|[\\/])System\.Private\.CoreLib\.dll$/i.test(m.path));
+  const product = corelib === undefined ? undefined : tryReadPeProductVersion(host.memory, corelib.baseAddress);
+  const m = product === undefined ? null : /^([0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?)(\+|$)/.exec(product);
+  // Released builds carry an internal "-servicing.<build>" label; previews keep theirs ("11.0.0-preview.3...").
+  return m ? m[1]!.replace(/-servicing\.[0-9.]+$/, '') : undefined;
 }
 
 /** Throws a clear error when the runtime's descriptor lacks a contract the command needs. */

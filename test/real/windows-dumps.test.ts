@@ -45,15 +45,21 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
   for (const scenario of WINDOWS_SCENARIOS) {
     describe(scenario, () => {
       let dumpPath = '';
+      let publishDir = '';
       let oracle: Oracle;
       before(async () => {
         const d = await getWindowsDump(scenario);
         dumpPath = d.dumpPath;
+        publishDir = d.publishDir;
         oracle = JSON.parse(fs.readFileSync(d.oraclePath, 'utf8')) as Oracle;
       });
 
-      it('info names the format and the OS', () => {
-        const info = runDumpsleuth<{ format: string; os: string; architecture: string }>(dumpPath, ['info']);
+      it('info names the format, the OS and the runtime version the app was published with', () => {
+        const info = runDumpsleuth<{ format: string; os: string; architecture: string; runtimeVersion: string | null }>(dumpPath, ['info']);
+        const config = JSON.parse(fs.readFileSync(path.join(publishDir, 'Debuggees.runtimeconfig.json'), 'utf8')) as { runtimeOptions: { includedFrameworks: { name: string; version: string }[] } };
+        const framework = config.runtimeOptions.includedFrameworks.find((f) => f.name === 'Microsoft.NETCore.App');
+        assert.ok(framework, 'the self-contained publish names its runtime');
+        assert.equal(info.json.runtimeVersion, framework.version);
         assert.equal(info.json.format, 'minidump');
         assert.equal(info.json.os, 'windows');
         assert.equal(info.json.architecture, 'x64');

@@ -20,6 +20,8 @@ export interface WindowsDump {
   readonly dumpPath: string;
   /** The oracle's JSON document (test/oracles/clrmd-win/Program.cs). */
   readonly oraclePath: string;
+  /** The debuggee's win-x64 publish folder (its runtimeconfig.json names the runtime version it carries). */
+  readonly publishDir: string;
   readonly cached: boolean;
   readonly captureMs: number;
 }
@@ -155,7 +157,7 @@ async function captureWindowsDump(scenario: string): Promise<WindowsDump> {
   const key = hashKey({ debuggees: debuggees.hash, scenario, rid: 'win-x64' }).slice(0, 16);
   const dumpPath = path.join(dumpCacheDir(), `win-${scenario}-full-${key}.dmp`);
   const oraclePath = `${dumpPath}.clrmd-win-${oracle.hash}.json`;
-  if (fs.existsSync(dumpPath) && fs.existsSync(oraclePath)) return { scenario, dumpPath, oraclePath, cached: true, captureMs: 0 };
+  if (fs.existsSync(dumpPath) && fs.existsSync(oraclePath)) return { scenario, dumpPath, oraclePath, publishDir: debuggees.dir, cached: true, captureMs: 0 };
   await ensurePrefix();
   return withFileLock(`${dumpPath}.lock`, async () => {
     if (!fs.existsSync(dumpPath)) {
@@ -196,7 +198,7 @@ async function captureWindowsDump(scenario: string): Promise<WindowsDump> {
       JSON.parse(fs.readFileSync(out, 'utf8'));
       fs.renameSync(out, oraclePath);
     }
-    return { scenario, dumpPath, oraclePath, cached: false, captureMs: Date.now() - started };
+    return { scenario, dumpPath, oraclePath, publishDir: debuggees.dir, cached: false, captureMs: Date.now() - started };
   });
 }
 

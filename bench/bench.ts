@@ -170,9 +170,9 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     {
       id: 'dumpsleuth-threads',
       tool: 'dumpsleuth',
-      command: 'threads',
+      command: 'clrthreads',
       question: 'threads',
-      argv: [process.execPath, cli, dumpPath, 'threads'],
+      argv: [process.execPath, cli, dumpPath, 'clrthreads'],
       check: (run) => checkThreads('dumpsleuth threads', threadsAnswerFromText(run.stdout)),
     },
     {

@@ -24,6 +24,8 @@ export interface Culprit {
 export interface ChainStep {
   readonly type: string;
   readonly field?: string;
+  /** The object at this step on the representative path (absent for a collapsed run of several objects). */
+  readonly address?: number;
 }
 
 /** One finding of one rule. */
@@ -58,6 +60,11 @@ export function sortFindings(findings: Finding[]): Finding[] {
   );
 }
 
+/** A chain link as JSON: type, field, and the object's address as a hex string when the step is one object. */
+export function chainStepJson(s: ChainStep): Record<string, string> {
+  return { type: s.type, ...(s.field !== undefined ? { field: s.field } : {}), ...(s.address !== undefined ? { address: '0x' + s.address.toString(16) } : {}) };
+}
+
 /** The JSON form of a finding (addresses as hex strings), as `analyze --json` prints it. */
 export function findingJson(f: Finding): Record<string, unknown> {
   return {
@@ -68,7 +75,7 @@ export function findingJson(f: Finding): Record<string, unknown> {
     objectCount: f.objectCount,
     retainedBytes: f.retainedBytes,
     culprit: f.culprit ?? null,
-    chain: f.chain,
+    chain: f.chain.map(chainStepJson),
     examples: f.examples.map((a) => '0x' + a.toString(16)),
     verify: f.verify,
     confidence: f.confidence,

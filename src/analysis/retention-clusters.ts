@@ -101,7 +101,8 @@ export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandm
   while (k <= last) {
     if (keep[k]) {
       const f = field(k);
-      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!) } : { type: ctx.typeName(nodes[k]!), field: f });
+      const address = ctx.graph.addresses[nodes[k]!]!;
+      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!), address } : { type: ctx.typeName(nodes[k]!), field: f, address });
       stepNodes.push([k]);
       keyParts.push(`${normaliseField(f)}:${ctx.typeName(nodes[k]!)}`);
       k++;
@@ -112,7 +113,8 @@ export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandm
     const run = Array.from({ length: end - k }, (_, j) => k + j);
     if (run.length < MIN_RUN_TO_COLLAPSE) {
       const f = field(k);
-      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!) } : { type: ctx.typeName(nodes[k]!), field: f });
+      const address = ctx.graph.addresses[nodes[k]!]!;
+      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!), address } : { type: ctx.typeName(nodes[k]!), field: f, address });
       keyParts.push(`${normaliseField(f)}:${ctx.typeName(nodes[k]!)}`);
     } else {
       const f = field(k);

@@ -9,6 +9,7 @@ import { findDotnet, findRuntime, runtimeAt } from './find-dotnet';
 import { dumpCacheDir } from './paths';
 import { runProcess, tail } from './run-process';
 import { hashKey } from './source-hash';
+import { publishDebuggees, type PublishKind } from './publish-debuggees';
 
 /** The kind of dump createdump writes: `heap` (--withheap: all anonymous rw memory, no image files) or `full` (--full: every readable mapping). */
 export type DumpType = 'heap' | 'full';
@@ -28,6 +29,11 @@ export interface CaptureOptions {
   readonly readyTimeoutMs?: number;
   /** Capture again even when the cache holds this dump. */
   readonly force?: boolean;
+  /** Run the debuggee published self-contained against this Microsoft.NETCore.App runtime pack (e.g. "11.0.0")
+   * instead of on the SDK's shared runtime. */
+  readonly runtimePack?: string;
+  /** With `runtimePack`: a plain self-contained folder (default) or a single-file app. */
+  readonly publishKind?: PublishKind;
 }
 
 /** A dump in the cache and how it was made. */
@@ -52,6 +58,9 @@ export interface CapturedDump {
   /** Milliseconds createdump took, at capture time. */
   readonly createdumpMs: number;
   readonly capturedAt: string;
+  /** Set when the debuggee ran self-contained on a runtime pack (its runtime folder is the app folder). */
+  readonly runtimePack?: string;
+  readonly publishKind?: PublishKind;
 }
 
 type Debuggee = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -62,7 +71,7 @@ const READY_PATTERN = /^READY (\d+)\s*$/;
 const liveDebuggees = new Set<Debuggee>();
 let exitHookInstalled = false;
 
-function track(child: Debuggee): void {
+export function track(child: Debuggee): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
@@ -78,11 +87,17 @@ export async function captureDump(options: CaptureOptions): Promise<CapturedDump
   const args = [...(options.args ?? [])];
   const serverGc = options.serverGc ?? false;
   const datas = !serverGc || (options.datas ?? false);
-  const build = await buildDebuggees();
-  const runtime = await findRuntime(10);
-  const key = hashKey({ v: 1, sources: build.sourceHash, scenario: options.scenario, args, dumpType: options.dumpType, serverGc, datas, runtime: runtime.version });
+  const pack = options.runtimePack;
+  const publishKind = options.publishKind ?? 'self-contained';
+  const published = pack === undefined ? undefined : await publishDebuggees(pack, publishKind);
+  const build = published === undefined ? await buildDebuggees() : undefined;
+  const runtime = published === undefined ? await findRuntime(10) : { version: pack!, directory: published.runtimeDir, createdumpPath: published.createdumpPath, dacPath: path.join(published.runtimeDir, 'libmscordaccore.so') };
+  const sourceHash = published?.sourceHash ?? build!.sourceHash;
+  const keyParts = { v: 1, sources: sourceHash, scenario: options.scenario, args, dumpType: options.dumpType, serverGc, datas, runtime: runtime.version };
+  const key = hashKey(published === undefined ? keyParts : { ...keyParts, publishKind });
   const cacheDir = dumpCacheDir();
-  const slug = [options.scenario, ...args, options.dumpType, serverGc ? (datas ? 'svr-datas' : 'svr') : 'wks', key.slice(0, 16)].join('-').replace(/[^A-Za-z0-9._-]/g, '_');
+  const packTag = pack === undefined ? [] : [`rt${pack}${publishKind === 'single-file' ? '-single' : ''}`];
+  const slug = [options.scenario, ...args, options.dumpType, serverGc ? (datas ? 'svr-datas' : 'svr') : 'wks', ...packTag, key.slice(0, 16)].join('-').replace(/[^A-Za-z0-9._-]/g, '_');
   const dumpPath = path.join(cacheDir, `${slug}.dmp`);
   const metaPath = `${dumpPath}.json`;
   if (dumpPath.includes('%')) throw new CaptureError(`dump path ${dumpPath} contains '%', which createdump would expand`);
@@ -111,13 +126,16 @@ export async function captureDump(options: CaptureOptions): Promise<CapturedDump
     if (serverGc && !datas) env.DOTNET_GCDynamicAdaptationMode = '0';
     else delete env.DOTNET_GCDynamicAdaptationMode;
     const started = Date.now();
-    const child: Debuggee = spawn(dotnet, [build.assemblyPath, options.scenario, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child: Debuggee =
+      published === undefined
+        ? spawn(dotnet, [build!.assemblyPath, options.scenario, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+        : spawn(published.executablePath, [options.scenario, ...args], { env, cwd: published.appDir, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.on('error', () => undefined);
     track(child);
     try {
       const pid = await waitForReady(child, options.readyTimeoutMs ?? 60_000, `${options.scenario} ${args.join(' ')}`.trim());
       const readyMs = Date.now() - started;
-      const dumpRuntime = runtimeOfProcess(pid) ?? runtime;
+      const dumpRuntime = published === undefined ? (runtimeOfProcess(pid) ?? runtime) : runtime;
       const tempPath = `${dumpPath}.tmp-${process.pid}-${Date.now()}`;
       const flag = options.dumpType === 'full' ? '--full' : '--withheap';
       const dumpStarted = Date.now();
@@ -145,6 +163,7 @@ export async function captureDump(options: CaptureOptions): Promise<CapturedDump
         readyMs,
         createdumpMs,
         capturedAt: new Date().toISOString(),
+        ...(pack === undefined ? {} : { runtimePack: pack, publishKind }),
       };
       fs.writeFileSync(`${metaPath}.tmp`, JSON.stringify(meta, null, 2));
       fs.renameSync(`${metaPath}.tmp`, metaPath);
@@ -199,7 +218,7 @@ function waitForReady(child: Debuggee, timeoutMs: number, what: string): Promise
   });
 }
 
-function killAndWait(child: Debuggee): Promise<void> {
+export function killAndWait(child: Debuggee): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, 10_000);
@@ -212,7 +231,7 @@ function killAndWait(child: Debuggee): Promise<void> {
 }
 
 // Half-written dumps of captures whose process died (the temp name carries the writer's pid).
-function removeStaleTemps(dumpPath: string): void {
+export function removeStaleTemps(dumpPath: string): void {
   const dir = path.dirname(dumpPath);
   const prefix = `${path.basename(dumpPath)}.tmp-`;
   for (const name of fs.readdirSync(dir)) {
@@ -232,7 +251,7 @@ function isAlive(pid: number): boolean {
 }
 
 // The runtime the debuggee actually loaded (roll-forward may pick another patch than `--list-runtimes` suggests).
-function runtimeOfProcess(pid: number): ReturnType<typeof runtimeAt> | undefined {
+export function runtimeOfProcess(pid: number): ReturnType<typeof runtimeAt> | undefined {
   try {
     const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
     const match = /\s(\/\S*\/libcoreclr\.so)\s*$/m.exec(maps);

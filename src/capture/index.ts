@@ -7,7 +7,9 @@ export { findDotnet, findRuntime, runtimeAt, type DotnetRuntime } from './find-d
 export { buildDebuggees, debuggeesDir } from './build-debuggees';
 export { buildDotnetProject, type BuiltProject } from './build-dotnet-project';
 export { captureDump, type CaptureOptions, type CapturedDump, type DumpType } from './capture-dump';
+export { captureDumpPair, type CapturePairOptions, type CapturedDumpPair } from './capture-dump-pair';
 export { cacheRoot, dumpCacheDir, findRepoRoot } from './paths';
 export { hashKey, hashSources } from './source-hash';
 export { runProcess, runProcessChecked, tail, type ProcessResult, type RunProcessOptions } from './run-process';
 export { withFileLock } from './file-lock';
+export { publishDebuggees, extraRuntimePacks, DEFAULT_EXTRA_RUNTIME_PACKS, type PublishedDebuggee, type PublishKind } from './publish-debuggees';

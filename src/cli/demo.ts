@@ -16,7 +16,7 @@ export interface DemoOutput {
 }
 
 /** The commands the demo runs, in the order an engineer would type them; `analyze` is the main step. */
-export const DEMO_COMMANDS: readonly string[][] = [['info'], ['threads'], ['analyze']];
+export const DEMO_COMMANDS: readonly string[][] = [['info'], ['clrthreads'], ['analyze']];
 
 /** Runs the demo; returns the exit code. */
 export async function runDemo(out: DemoOutput): Promise<number> {

@@ -2,6 +2,8 @@
  * The dumpsleuth command line: `dumpsleuth <dump> [command [args]]`, `dumpsleuth demo`, options, errors.
  * This is the only layer that catches errors broadly, writes to stdout/stderr and picks exit codes.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CancelledError, DumpsleuthError, UsageError } from '../errors';
 import { findCommand, COMMANDS } from './commands';
 import type { CommandResult } from './command';
@@ -9,13 +11,21 @@ import { runRepl } from './repl';
 import { Session } from './session';
 import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
+import { commandHelpText, helpOf } from './help/command-help';
+import { DIFF_USAGE, runDiff } from './commands/diff';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
+       dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
        dumpsleuth demo [--json]
+       dumpsleuth mcp            (Model Context Protocol server on stdio, for AI assistants)
        dumpsleuth --help | --version
 
 Without a command, opens an interactive prompt on the dump. Commands take SOS's names and options
-(a leading ! is accepted). --json prints one JSON document instead of text.`;
+(a leading ! is accepted). --json prints one JSON document instead of text (errors too).
+"dumpsleuth help <command>" or "<command> -h" explains one command.
+
+Exit codes: 0 ok, 1 error (bad dump, missing data), 2 usage error, 70 internal error, 130 cancelled.
+A piped session (commands on stdin) exits with the code of its last failed command.`;
 
 /** Global options that may appear anywhere on the command line. */
 interface GlobalOptions {
@@ -43,6 +53,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
+    // `dumpsleuth help dumpheap` explains a command without a dump.
+    if (rest.length > 0) return printHelp(rest[0]!, opts.json);
     process.stdout.write(USAGE + '\n\nCommands:\n' + commandList() + '\n');
     return 0;
   }
@@ -51,6 +63,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (first.startsWith('-')) return fail(new UsageError(`unknown option ${first} (try --help)`));
+  if (first === 'mcp') {
+    if (rest.length > 0) return fail(new UsageError('mcp takes no arguments (dumps are named in each tool call)'));
+    const { runMcpServer } = await import('./mcp/mcp-server');
+    return runMcpServer(packageVersion());
+  }
   if (first === 'demo') {
     const { runDemo } = await import('./demo');
     // The demo's progress notes are for people at a terminal (design: never in pipes); its failures always show.
@@ -60,6 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     return runDemo({ json: opts.json, write: (s) => process.stdout.write(s), error });
   }
+  if (first === 'diff') return runDiffCli(rest, opts);
   let session: Session;
   try {
     session = Session.open(first, {
@@ -68,7 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(opts.managedImagesFromImagePathOnly ? { managedImagesFromImagePathOnly: true } : {}),
     });
   } catch (e) {
-    return fail(e);
+    return fail(e, undefined, opts.json);
   }
   try {
     if (rest.length === 0) return await runRepl(session, opts.json);
@@ -94,11 +112,20 @@ export function runCommand(session: Session, words: readonly string[], json: boo
   const truncation = session.dump.truncation;
   try {
     if (name === undefined) return 0;
+    if (['help', 'soshelp'].includes(name.replace(/^!/, '').toLowerCase())) {
+      if (cleanArgs.length === 0) {
+        writeHelpList(wantJson);
+        return 0;
+      }
+      return printHelp(cleanArgs[0]!, wantJson);
+    }
     const cmd = findCommand(name);
     if (!cmd) throw new UsageError(`unknown command "${name}" (try "help")`);
+    if (cleanArgs.some((a) => HELP_FLAGS.includes(a))) return printHelp(name, wantJson);
     // Long walks draw a progress line on a terminal; JSON and pipes stay clean.
     setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heap'));
     let result: CommandResult;
+    session.commandName = cmd.name;
     try {
       result = cmd.run(session, cleanArgs);
     } finally {
@@ -116,7 +143,62 @@ export function runCommand(session: Session, words: readonly string[], json: boo
     return 0;
   } catch (e) {
     session.takeWarnings();
-    return fail(e, truncation);
+    return fail(e, truncation, wantJson);
+  }
+}
+
+/** The spellings that ask a command for its help instead of running it. */
+const HELP_FLAGS = ['-h', '--help', '-?', '/?'];
+
+/** Prints one command's help (text or JSON); an unknown name is a usage error. Returns the exit code. */
+function printHelp(name: string, json: boolean): number {
+  const cmd = findCommand(name);
+  if (!cmd) return fail(new UsageError(`help: unknown command "${name}" (try "help")`), undefined, json);
+  if (json) {
+    const help = helpOf(cmd);
+    const doc = { command: cmd.name, aliases: cmd.aliases, summary: cmd.summary, usage: cmd.usage, ...(help ?? {}) };
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  } else process.stdout.write(commandHelpText(cmd) + '\n');
+  return 0;
+}
+
+/** The command list `help` prints inside a session. */
+function writeHelpList(json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ commands: COMMANDS.map((c) => ({ command: c.name, aliases: c.aliases, summary: c.summary, usage: c.usage })) }, null, 2) + '\n');
+  } else process.stdout.write(commandList() + '\n\nhelp <command> (or <command> -h) explains one command.\n');
+}
+
+/** `dumpsleuth diff <old> <new> [options]`: opens both dumps, prints the diff and its warnings. Never throws. */
+function runDiffCli(words: readonly string[], opts: GlobalOptions): number {
+  let wantJson = opts.json;
+  const args = words.filter((a) => (a === '--json' ? ((wantJson = true), false) : true));
+  const [oldPath, newPath, ...rest] = args;
+  if (oldPath === undefined || newPath === undefined) return fail(new UsageError(`diff needs two dumps (usage: dumpsleuth ${DIFF_USAGE})`), undefined, wantJson);
+  const sessionOptions = { ...(opts.imagePath ? { imagePath: opts.imagePath } : {}) };
+  const sessions: Session[] = [];
+  try {
+    sessions.push(Session.open(oldPath, sessionOptions));
+    sessions.push(Session.open(newPath, sessionOptions));
+    const [a, b] = sessions as [Session, Session];
+    setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heaps'));
+    let result;
+    try {
+      result = runDiff(a, b, rest);
+    } finally {
+      setWalkProgressSink(undefined);
+    }
+    const warnings = wantJson ? [...result.diff.warnings, ...result.warnings.filter((w) => !result.diff.warnings.includes(w))] : result.warnings;
+    if (wantJson) process.stdout.write(JSON.stringify({ ...(result.json as object), warnings }, null, 2) + '\n');
+    else {
+      process.stdout.write(result.text + '\n');
+      for (const w of warnings) process.stdout.write(`Warning: ${w}\n`);
+    }
+    return 0;
+  } catch (e) {
+    return fail(e, undefined, wantJson);
+  } finally {
+    for (const s of sessions) s.close();
   }
 }
 
@@ -138,8 +220,19 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
 }
 
 /** Prints one clear line for an error (with `note`, e.g. that the dump is truncated, appended to errors about the
- * dump) and returns the exit code. Unknown errors are internal bugs. */
-export function fail(e: unknown, note?: string): number {
+ * dump) and returns the exit code. Unknown errors are internal bugs. Under --json the error is also a JSON document
+ * on stdout (`{"error": {"kind", "message", "exitCode"}}`), so a script reading stdout always gets JSON. */
+export function fail(e: unknown, note?: string, json = false): number {
+  const code = failText(e, note);
+  if (json) {
+    const kind = e instanceof Error ? e.name : 'Error';
+    const message = oneLine(e instanceof Error && e.message ? e.message : String(e)) + (note === undefined || code === 2 || code === 130 ? '' : ` (${note})`);
+    process.stdout.write(JSON.stringify({ error: { kind: code === 70 ? 'InternalError' : kind, message, exitCode: code } }, null, 2) + '\n');
+  }
+  return code;
+}
+
+function failText(e: unknown, note?: string): number {
   const suffix = note === undefined ? '' : ` (${note})`;
   if (e instanceof CancelledError) {
     // The user's own Ctrl-C: nothing about the dump to add. 130 is what a shell reports for an interrupted command.
@@ -188,10 +281,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function packageVersion(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../../package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
+  // The nearest package.json named dumpsleuth above this file: dist/src/cli in a checkout, dist/package when installed.
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dumpsleuth' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: look further up
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
   }
 }

@@ -6,7 +6,7 @@
 import * as readline from 'node:readline';
 import * as tty from 'node:tty';
 import { Cancellation, installCancellation } from './cancellation';
-import { runOne } from './main';
+import { runCommand } from './main';
 import type { Session } from './session';
 import { TerminalInput } from './terminal-input';
 
@@ -49,29 +49,27 @@ async function runPlainRepl(session: Session, json: boolean): Promise<number> {
   };
   if (interactive) banner(session);
   prompt();
+  // A script that pipes commands in learns from the exit code that one failed (the last failure's code).
+  let failed = 0;
   for await (const line of rl) {
-    if ((await runLine(session, line, json)) === 'exit') break;
+    const outcome = await runLine(session, line, json);
+    if (outcome === 'exit') break;
+    if (outcome !== 0) failed = outcome;
     prompt();
   }
   rl.close();
-  return 0;
+  return interactive ? 0 : failed;
 }
 
 function banner(session: Session): void {
   process.stdout.write(`dumpsleuth: ${session.dump.path} loaded. Type "help" for commands, "exit" to quit.\n`);
 }
 
-/** Runs one prompt line: a command, `help`, or `exit`/`quit`. */
-async function runLine(session: Session, line: string, json: boolean): Promise<'exit' | 'next'> {
+/** Runs one prompt line: a command (help included), or `exit`/`quit`. Returns 'exit' or the command's exit code. */
+async function runLine(session: Session, line: string, json: boolean): Promise<'exit' | number> {
   const words = splitWords(line);
   if (words.length && ['exit', 'quit', 'q'].includes(words[0]!.toLowerCase())) return 'exit';
-  if (words.length && words[0]!.toLowerCase() === 'help') {
-    const { COMMANDS } = await import('./commands');
-    for (const c of COMMANDS) process.stdout.write(`  ${c.usage.padEnd(60)} ${c.summary}\n`);
-  } else if (words.length) {
-    runOne(session, words, json);
-  }
-  return 'next';
+  return words.length ? runCommand(session, words, json) : 0;
 }
 
 /** Splits a command line on spaces, keeping "quoted strings" together. */

@@ -26,8 +26,12 @@ export class Session {
   private mtsValue?: MethodTableReader;
   private modulesValue?: ModuleReader;
   private namesValue?: TypeNameResolver;
+  /** The running command's name, so a refusal of an unsupported runtime can name it. */
+  commandName: string | undefined;
   /** Warnings of the current command; the CLI prints and clears them after each command. */
   readonly warnings: string[] = [];
+  /** Index into `dump.threads` of the current thread (dotnet-dump's `setthread`); clrstack shows it by default. */
+  currentThread = 0;
 
   private constructor(readonly dump: Dump) {}
 
@@ -42,7 +46,15 @@ export class Session {
     );
   }
 
+  /** The runtime, for commands that read its structures. @throws UnsupportedRuntimeError on a runtime other than .NET 10 or 11. */
   get runtime(): DotNetRuntime {
+    const rt = this.anyRuntime;
+    rt.requireSupportedVersion(this.commandName === undefined ? 'this command' : `\`${this.commandName}\``);
+    return rt;
+  }
+
+  /** The runtime whatever its version (for `info`, which only describes it). */
+  get anyRuntime(): DotNetRuntime {
     return (this.runtimeValue ??= DotNetRuntime.open(this.dump, (a, l) => readLoadedImageBytes(this.dump, a, l)));
   }
 

@@ -22,4 +22,3 @@ export * from './minidump';
 export * from './open-minidump';
 export * from './pe-exports';
 export * from './module-exports';
-export * from './pe-version';

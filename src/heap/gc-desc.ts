@@ -128,14 +128,24 @@ export class GcDescReader {
     const count = -n;
     const highest = base - POINTER - 2 * POINTER;
     const valStart = m.readU32(highest + POINTER);
-    if (!mt.isArray || valStart < POINTER || valStart > mt.baseSize) {
+    // startoffset is the first reference of the first element: the element area starts at BaseSize − ptr (after the
+    // length and any bounds), and the first reference may sit anywhere inside the element (Dictionary's Entry has
+    // its key after the hash code and next index), so it lies in [BaseSize − ptr, BaseSize − ptr + ComponentSize).
+    const dataStart = mt.baseSize - POINTER;
+    if (!mt.isArray || mt.componentSize === 0 || valStart < dataStart || valStart >= dataStart + mt.componentSize) {
       throw new LayoutCheckError(`MethodTable 0x${base.toString(16)}: value-array GCDesc on a non-array or at offset ${valStart}`);
     }
     const valSeries = new Float64Array(count * 2);
+    let stride = 0;
     for (let i = 0; i < count; i++) {
       const at = highest - i * POINTER;
       valSeries[i * 2] = m.readU32(at);
       valSeries[i * 2 + 1] = m.readU32(at + 4);
+      stride += valSeries[i * 2]! * POINTER + valSeries[i * 2 + 1]!;
+    }
+    // The items describe exactly one element (gcdesc.h: the walk repeats them element after element).
+    if (stride !== mt.componentSize) {
+      throw new LayoutCheckError(`MethodTable 0x${base.toString(16)}: value-array GCDesc covers ${stride} bytes per element, the component size is ${mt.componentSize}`);
     }
     return { kind: 'valueArray', series: new Float64Array(0), valStart, valSeries };
   }

@@ -38,7 +38,9 @@ export class ContractDescriptor {
     readonly baseline: string,
     readonly types: ReadonlyMap<string, DescriptorType>,
     readonly globals: ReadonlyMap<string, DescriptorGlobal>,
-    readonly contracts: ReadonlyMap<string, number>,
+    /** Contract name → version exactly as the descriptor states it: `"1"` for .NET 10's numbers, `"c1"` on .NET 11.
+     * Each version is its own algorithm (docs/design/datacontracts/), so versions are compared as strings, never ordered. */
+    readonly contracts: ReadonlyMap<string, string>,
     readonly pointerData: readonly number[],
   ) {}
 
@@ -173,10 +175,10 @@ export function parseContractDescriptorJson(text: string, pointerData: readonly 
     globals.set(name, parseGlobal(name, val, pointerData));
   }
 
-  const contracts = new Map<string, number>();
+  const contracts = new Map<string, string>();
   for (const [name, val] of Object.entries(isObject(root.contracts) ? root.contracts : {})) {
-    const n = typeof val === 'number' ? val : Number(String(val).replace(/^c/, ''));
-    contracts.set(name, Number.isFinite(n) ? n : 0);
+    if (typeof val !== 'number' && typeof val !== 'string') throw new DumpFormatError(`contract descriptor contract ${name} has version ${JSON.stringify(val)}`);
+    contracts.set(name, String(val));
   }
   return new ContractDescriptor(address, version, baseline, types, globals, contracts, pointerData);
 }

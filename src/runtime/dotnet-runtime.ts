@@ -4,8 +4,8 @@
 import { MissingRuntimeDataError, DumpsleuthError } from '../errors';
 import type { MemoryReader } from '../dump/memory-reader';
 import { findModuleExport } from '../dump/module-exports';
-import { tryReadPeProductVersion } from '../dump/pe-version';
 import { ContractDescriptor, readContractDescriptor, type ConstantBytesReader } from './contract-descriptor';
+import { majorVersion, readRuntimeVersion, type RuntimeVersionInfo } from './runtime-version';
 
 /** What the runtime layer needs of a dump: its memory and its loaded modules. */
 export interface RuntimeHost {
@@ -19,6 +19,12 @@ export class NotDotNetError extends DumpsleuthError {}
 
 /** libcoreclr.so on Linux, coreclr.dll on Windows (any case: Windows paths are case-insensitive). */
 const CORECLR_NAME = /(^|[\\/])(libcoreclr\.so|coreclr\.dll)$/i;
+const DESCRIPTOR_EXPORT = 'DotNetRuntimeContractDescriptor';
+/** The runtimes whose layouts dumpsleuth checks against SOS (README, Limits). */
+const SUPPORTED_MAJORS = [10, 11];
+
+/** The dump's runtime is one dumpsleuth does not read (it names the version and what is missing). */
+export class UnsupportedRuntimeError extends MissingRuntimeDataError {}
 
 /** The CoreCLR runtime of one dump: where it is loaded, its descriptor, its version. */
 export class DotNetRuntime {
@@ -28,24 +34,47 @@ export class DotNetRuntime {
     readonly coreclrPath: string,
     readonly coreclrBase: number,
     readonly descriptor: ContractDescriptor,
-    readonly version: string | undefined,
+    readonly versionInfo: RuntimeVersionInfo | undefined,
   ) {}
+
+  /** The product version ("10.0.15"), read from the runtime itself when possible (see runtime-version.ts). */
+  get version(): string | undefined {
+    return this.versionInfo?.version;
+  }
+
+  /** True when the runtime is a version whose layouts dumpsleuth reads (10 and 11). */
+  get isSupportedVersion(): boolean {
+    const major = majorVersion(this.version);
+    return major === undefined || SUPPORTED_MAJORS.includes(major);
+  }
+
+  /** Throws UnsupportedRuntimeError for a runtime dumpsleuth does not read (.NET 9: same descriptor format, other
+   * layouts and no GC data in it), naming the version and what the command would have needed. */
+  requireSupportedVersion(what: string): void {
+    if (this.isSupportedVersion) return;
+    throw new UnsupportedRuntimeError(
+      `${what} needs .NET 10 or 11; this dump's runtime is .NET ${this.version} (its descriptor has ${this.descriptor.types.size} types and no ` +
+        `GC data; its type, code-map and GC layouts are not checked against SOS), so dumpsleuth answers only \`info\` for it`,
+    );
+  }
 
   /** Locates libcoreclr.so and its `DotNetRuntimeContractDescriptor`.
    * @throws NotDotNetError when no CoreCLR is loaded; MissingRuntimeDataError when the descriptor cannot be found. */
   static open(host: RuntimeHost, constantBytes?: ConstantBytesReader): DotNetRuntime {
-    const coreclr = host.modules.find((m) => CORECLR_NAME.test(m.path));
+    const coreclr = host.modules.find((m) => CORECLR_NAME.test(m.path)) ?? findSingleFileHost(host);
     if (!coreclr) {
-      throw new NotDotNetError(`${host.path}: not a .NET process (neither libcoreclr.so nor coreclr.dll is loaded in this dump)`);
+      throw new NotDotNetError(`${host.path}: not a .NET process (neither libcoreclr.so nor coreclr.dll is loaded in this dump, and no module exports ${DESCRIPTOR_EXPORT})`);
     }
-    const sym = findModuleExport(host.memory, coreclr.baseAddress, 'DotNetRuntimeContractDescriptor');
+    const sym = tryFindExport(host, coreclr.baseAddress, DESCRIPTOR_EXPORT);
     if (!sym) {
-      throw new MissingRuntimeDataError(
-        `${coreclr.path} has no DotNetRuntimeContractDescriptor export: dumpsleuth reads .NET 9 and later runtimes`,
+      const info = readRuntimeVersion(host.memory, coreclr, undefined, constantBytes);
+      throw new UnsupportedRuntimeError(
+        `${coreclr.path} is .NET ${info?.version ?? '(version unknown)'}, which has no contract descriptor (${DESCRIPTOR_EXPORT}): dumpsleuth reads .NET 10 and 11`,
       );
     }
     const descriptor = readContractDescriptor(host.memory, sym.address, constantBytes);
-    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, versionFromPath(coreclr.path) ?? (/coreclr\.dll$/i.test(coreclr.path) ? versionFromCoreLib(host) : undefined));
+    const info = readRuntimeVersion(host.memory, coreclr, descriptor.stringGlobal('RuntimeProductVersionString'), constantBytes);
+    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, info);
   }
 
   /** Resolves an exported symbol of libcoreclr.so, or undefined. */
@@ -64,24 +93,27 @@ export class DotNetRuntime {
   }
 }
 
-/** The shared-framework layout puts the version in the folder name: .../Microsoft.NETCore.App/10.0.12/libcoreclr.so. */
-function versionFromPath(path: string): string | undefined {
-  const m = /[\\/]Microsoft\.NETCore\.App[\\/]([0-9]+\.[0-9]+\.[0-9]+[^/\\]*)[\\/](libcoreclr\.so|coreclr\.dll)$/i.exec(path);
-  return m ? m[1] : undefined;
+function tryFindExport(host: RuntimeHost, base: number, name: string): { address: number } | undefined {
+  try {
+    return findModuleExport(host.memory, base, name);
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return undefined;
+    throw e;
+  }
 }
 
-/** A self-contained app's runtime has no version folder: CoreLib's ProductVersion (its informational version,
- * "10.0.12-servicing.26422.108+<commit>") names the release instead. */
-function versionFromCoreLib(host: RuntimeHost): string | undefined {
-  const corelib = host.modules.find((m) => /(^|[\\/])System\.Private\.CoreLib\.dll$/i.test(m.path));
-  const product = corelib === undefined ? undefined : tryReadPeProductVersion(host.memory, corelib.baseAddress);
-  const m = product === undefined ? null : /^([0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?)(\+|$)/.exec(product);
-  // Released builds carry an internal "-servicing.<build>" label; previews keep theirs ("11.0.0-preview.3...").
-  return m ? m[1]!.replace(/-servicing\.[0-9.]+$/, '') : undefined;
+/** A single-file app (`PublishSingleFile`) links the runtime into its own executable: the module that exports the
+ * descriptor is the runtime. Only native images are asked (managed assemblies are skipped). */
+function findSingleFileHost(host: RuntimeHost): RuntimeHost['modules'][number] | undefined {
+  for (const m of host.modules) {
+    if (/\.(dll|exe|so\.\d.*)$/i.test(m.path) || /\/(ld-linux|libc|libm|libstdc\+\+|libgcc)/.test(m.path)) continue;
+    if (tryFindExport(host, m.baseAddress, DESCRIPTOR_EXPORT) !== undefined) return m;
+  }
+  return undefined;
 }
 
 /** Throws a clear error when the runtime's descriptor lacks a contract the command needs. */
-export function requireContract(runtime: DotNetRuntime, name: string): number {
+export function requireContract(runtime: DotNetRuntime, name: string): string {
   const v = runtime.descriptor.contracts.get(name);
   if (v === undefined) throw new MissingRuntimeDataError(`the runtime (${runtime.version ?? 'unknown version'}) does not describe the ${name} contract`);
   return v;

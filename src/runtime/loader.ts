@@ -56,7 +56,10 @@ export class ModuleReader {
     const d = this.rt.descriptor;
     const m = this.rt.memory;
     const appDomain = this.rt.readGlobalPointer('AppDomain');
-    const list = appDomain + d.offset('AppDomain', 'DomainAssemblyList');
+    // .NET 10 lists DomainAssembly pointers (a DomainAssembly starts with its Assembly, Loader.md); .NET 11 removed
+    // DomainAssembly and lists the Assembly pointers themselves (AppDomain.AssemblyList).
+    const viaDomainAssembly = d.has('AppDomain', 'DomainAssemblyList');
+    const list = appDomain + d.offset('AppDomain', viaDomainAssembly ? 'DomainAssemblyList' : 'AssemblyList');
     const count = m.readU32(list + d.offset('ArrayListBase', 'Count'));
     if (count > MAX_ASSEMBLIES) throw new LimitExceededError(`AppDomain lists ${count} assemblies`);
     const out: ClrModule[] = [];
@@ -68,10 +71,9 @@ export class ModuleReader {
       const size = m.readU32(block + d.offset('ArrayListBlock', 'Size'));
       const start = block + d.offset('ArrayListBlock', 'ArrayStart');
       for (let i = 0; i < size && remaining > 0; i++, remaining--) {
-        // The list holds DomainAssembly pointers; a DomainAssembly starts with its Assembly (Loader.md).
         const domainAssembly = m.readPointer(start + i * 8);
         if (domainAssembly === 0) continue;
-        const assembly = m.readPointer(domainAssembly);
+        const assembly = viaDomainAssembly ? m.readPointer(domainAssembly) : domainAssembly;
         if (assembly === 0) continue;
         const module = m.readPointer(assembly + d.offset('Assembly', 'Module'));
         if (module === 0) continue;

@@ -3,13 +3,13 @@
  * native code and the DAC-style method names SOS prints (`Namespace.Type.Method(Int32, System.String)`).
  *
  * Layout facts used (descriptor fields plus RuntimeTypeSystem.md): a chunk's real count is `Count + 1` and its
- * size `(Size + 1) * MethodDescAlignment`; a MethodDesc's size is `MethodDescSizeTable[Flags & 0x3f]`
- * (classification | HasNonVtableSlot 0x8 | HasMethodImpl 0x10 | HasNativeCodeSlot 0x20); the optional slots
- * follow the classification part in that order. Every chunk is checked: its MethodDescs must fill it exactly.
+ * size `(Size + 1) * MethodDescAlignment`; a MethodDesc's size and slot offsets come from MethodDescSizes
+ * (the runtime's table on 10, the described types on 11). Every chunk is checked: its MethodDescs must fill it exactly.
  */
 import { LayoutCheckError, LimitExceededError } from '../errors';
 import type { DotNetRuntime } from './dotnet-runtime';
 import { EEClassReader } from './ee-class';
+import { MethodDescSizes } from './method-desc-sizes';
 import type { ModuleReader } from './loader';
 import type { MethodTableInfo, MethodTableReader } from './method-table';
 import { formatSigParams, type SigFormatContext } from './metadata';
@@ -22,9 +22,7 @@ const CLASSIFICATION_INSTANTIATED = 5;
 const CLASSIFICATION_DYNAMIC = 7;
 const MAX_METHOD_GENERIC_ARGS = 64;
 const HAS_NON_VTABLE_SLOT = 0x8;
-const HAS_METHOD_IMPL = 0x10;
 const HAS_NATIVE_CODE_SLOT = 0x20;
-const SIZE_TABLE_MASK = 0x3f;
 const FLAGS3_HAS_STABLE_ENTRY_POINT = 0x1000;
 const FLAGS3_HAS_PRECODE = 0x2000;
 const CHUNK_TOKEN_RANGE_MASK = 0xfff;
@@ -68,7 +66,7 @@ export interface MethodSlotEntry {
 export class MethodDescReader {
   private readonly cache = new Map<number, MethodDescInfo>();
   private readonly perClass = new Map<number, MethodDescInfo[]>();
-  private readonly sizeTable: number;
+  private readonly sizes: MethodDescSizes;
   private readonly alignment: number;
   private readonly tokenBits: number;
   private readonly eeClasses: EEClassReader;
@@ -81,8 +79,7 @@ export class MethodDescReader {
     private readonly modules: ModuleReader,
   ) {
     const d = rt.descriptor;
-    // The global is the table itself (static BYTE s_ClassificationSizeTable[]), not a pointer to it.
-    this.sizeTable = d.global('MethodDescSizeTable');
+    this.sizes = MethodDescSizes.of(rt);
     this.alignment = d.global('MethodDescAlignment');
     this.tokenBits = d.global('MethodDescTokenRemainderBitCount');
     this.eeClasses = new EEClassReader(rt);
@@ -118,16 +115,15 @@ export class MethodDescReader {
       const flags = m.readU16(at + d.offset('MethodDesc', 'Flags'));
       const flags3 = m.readU16(at + d.offset('MethodDesc', 'Flags3AndTokenRemainder'));
       const chunkIndex = m.readU8(at + d.offset('MethodDesc', 'ChunkIndex'));
-      const mdSize = m.readU8(this.sizeTable + (flags & SIZE_TABLE_MASK));
+      const mdSize = this.sizes.total(flags);
       if (mdSize === 0 || chunkIndex * this.alignment !== at - first) {
         throw new LayoutCheckError(`MethodDescChunk 0x${chunk.toString(16)}: MethodDesc ${i} at 0x${at.toString(16)} does not fit the chunk layout`);
       }
       const classification = flags & CLASSIFICATION_MASK;
-      const base = m.readU8(this.sizeTable + classification);
-      const nonVtableSlot = (flags & HAS_NON_VTABLE_SLOT) !== 0 ? m.readPointer(at + base) : undefined;
+      const nonVtableSlot = (flags & HAS_NON_VTABLE_SLOT) !== 0 ? m.readPointer(at + this.sizes.nonVtableSlotOffset(flags)) : undefined;
       let nativeCode = 0;
       if ((flags & HAS_NATIVE_CODE_SLOT) !== 0) {
-        const slotAt = at + m.readU8(this.sizeTable + (flags & (CLASSIFICATION_MASK | HAS_NON_VTABLE_SLOT | HAS_METHOD_IMPL)));
+        const slotAt = at + this.sizes.nativeCodeSlotOffset(flags);
         const raw = m.readPointer(slotAt);
         nativeCode = raw - (raw % 2);
       } else if ((flags3 & FLAGS3_HAS_STABLE_ENTRY_POINT) !== 0 && (flags3 & FLAGS3_HAS_PRECODE) === 0) {

@@ -1,7 +1,7 @@
 /**
  * Managed threads from the runtime's ThreadStore (Thread contract of the descriptor).
  */
-import { LimitExceededError } from '../errors';
+import { LayoutCheckError, LimitExceededError, MissingRuntimeDataError, UnmappedAddressError } from '../errors';
 import type { DotNetRuntime } from './dotnet-runtime';
 
 /** `Thread::m_State` bits used by SOS's clrthreads (threads.h). */
@@ -67,13 +67,38 @@ export function readThreadStoreCounts(rt: DotNetRuntime): ThreadStoreCounts {
   };
 }
 
-/** Walks the ThreadStore's thread list (dead threads included) in list order.
- * @throws LimitExceededError when the list does not end (corrupt dump). */
-export function readThreads(rt: DotNetRuntime): ClrThread[] {
+/**
+ * How the Thread contract's version links the list (docs/design/datacontracts/Thread.md): on version 1 (.NET 10)
+ * `FirstThreadLink` and `Thread.LinkNext` point at the next Thread's embedded SLink, so the Thread is the link minus
+ * `LinkNext`'s offset; on "c1" (.NET 11) they point at the Thread itself.
+ * @throws MissingRuntimeDataError for a Thread contract version dumpsleuth does not implement.
+ */
+export function threadLinkAdjustment(rt: Pick<DotNetRuntime, 'descriptor' | 'version'>): number {
+  const version = rt.descriptor.contracts.get('Thread');
+  switch (version) {
+    case '1':
+      return rt.descriptor.offset('Thread', 'LinkNext');
+    case 'c1':
+      return 0;
+    default:
+      throw new MissingRuntimeDataError(`the runtime (${rt.version ?? 'unknown version'}) describes Thread contract version ${version ?? '(none)'}; dumpsleuth implements versions 1 and c1`);
+  }
+}
+
+/** Highest managed thread id believed (ids are small, reused integers handed out by the ThreadStore). */
+const MAX_MANAGED_ID = 1 << 24;
+
+/** Walks the ThreadStore's thread list (dead threads included) in list order. Every link is checked (aligned,
+ * readable, a plausible managed id, no more threads than the store counts), so a wrong link is an error, never a
+ * list of garbage threads.
+ * @throws LayoutCheckError when a link does not lead to a Thread; LimitExceededError when the list does not end. */
+export function readThreads(rt: Pick<DotNetRuntime, 'descriptor' | 'memory' | 'readGlobalPointer' | 'version'>): ClrThread[] {
   const d = rt.descriptor;
   const m = rt.memory;
   const store = rt.readGlobalPointer('ThreadStore');
-  const linkOffset = d.offset('Thread', 'LinkNext');
+  const linkAdjustment = threadLinkAdjustment(rt);
+  const linkNextOffset = d.offset('Thread', 'LinkNext');
+  const storeCount = m.readI32(store + d.offset('ThreadStore', 'ThreadCount'));
   const finalizer = safePointer(rt, 'FinalizerThread');
   const gcThread = safePointer(rt, 'GCThread');
   const handleField = d.has('Thread', 'ExposedObject') ? 'ExposedObject' : 'GCHandle';
@@ -91,10 +116,12 @@ export function readThreads(rt: DotNetRuntime): ClrThread[] {
   const seen = new Set<number>();
   let link = m.readPointer(store + d.offset('ThreadStore', 'FirstThreadLink'));
   while (link !== 0) {
-    const t = link - linkOffset;
-    if (seen.has(t)) break;
+    const t = link - linkAdjustment;
+    if (seen.has(t)) throw new LayoutCheckError(`the thread list links back to Thread 0x${t.toString(16)} after ${result.length} threads; the thread list cannot be trusted`);
     seen.add(t);
     if (result.length >= MAX_THREADS) throw new LimitExceededError(`more than ${MAX_THREADS} threads in the ThreadStore list`);
+    const where = result.length === 0 ? 'ThreadStore.FirstThreadLink' : `Thread 0x${result[result.length - 1]!.address.toString(16)}.LinkNext`;
+    checkThreadLink(rt, t, off.id, where, result.length, storeCount);
     const state = m.readU32(t + off.state);
     const exposedObjectHandle = m.readPointer(t + off.handle);
     const lastThrownObjectHandle = m.readPointer(t + off.lastThrown);
@@ -120,12 +147,27 @@ export function readThreads(rt: DotNetRuntime): ClrThread[] {
       isThreadPoolWorker: (state & ThreadStateBits.ThreadPoolWorker) !== 0,
       isCompletionPort: (state & ThreadStateBits.CompletionPortThread) !== 0,
     });
-    link = m.readPointer(t + linkOffset);
+    link = m.readPointer(t + linkNextOffset);
   }
   return result;
 }
 
-function safePointer(rt: DotNetRuntime, global: string): number {
+function checkThreadLink(rt: Pick<DotNetRuntime, 'memory' | 'version'>, t: number, idOffset: number, where: string, index: number, storeCount: number): void {
+  const bad = (why: string): LayoutCheckError =>
+    new LayoutCheckError(`thread list link ${where} = 0x${t.toString(16)} (Thread contract of .NET ${rt.version ?? '?'}): ${why}; the thread list cannot be trusted`);
+  if (t <= 0 || t % 8 !== 0) throw bad('not an aligned address');
+  if (index >= storeCount) throw bad(`more threads than ThreadStore.ThreadCount (${storeCount})`);
+  let id: number;
+  try {
+    id = rt.memory.readU32(t + idOffset);
+  } catch (e) {
+    if (e instanceof UnmappedAddressError) throw bad('not in the dump');
+    throw e;
+  }
+  if (id === 0 || id > MAX_MANAGED_ID) throw bad(`its managed id would be ${id}`);
+}
+
+function safePointer(rt: Pick<DotNetRuntime, 'readGlobalPointer'>, global: string): number {
   try {
     return rt.readGlobalPointer(global);
   } catch {
@@ -133,7 +175,7 @@ function safePointer(rt: DotNetRuntime, global: string): number {
   }
 }
 
-function derefHandle(rt: DotNetRuntime, handle: number): number {
+function derefHandle(rt: Pick<DotNetRuntime, 'memory'>, handle: number): number {
   if (handle === 0) return 0;
   try {
     return rt.memory.readPointer(handle);
@@ -143,7 +185,7 @@ function derefHandle(rt: DotNetRuntime, handle: number): number {
 }
 
 /** Thread → RuntimeThreadLocals* → EEAllocContext → GCAllocContext {Pointer, Limit}. [0, 0] when absent. */
-function readThreadAllocContext(rt: DotNetRuntime, rtlFieldAddress: number): [number, number] {
+function readThreadAllocContext(rt: Pick<DotNetRuntime, 'descriptor' | 'memory'>, rtlFieldAddress: number): [number, number] {
   const d = rt.descriptor;
   const m = rt.memory;
   const rtl = m.readPointer(rtlFieldAddress);
@@ -160,7 +202,7 @@ function readThreadAllocContext(rt: DotNetRuntime, rtlFieldAddress: number): [nu
 }
 
 /** A Frame link: FRAME_TOP is all ones (beyond 2^53), which means "no more frames". */
-function readFrameLink(rt: DotNetRuntime, address: number): number {
+function readFrameLink(rt: Pick<DotNetRuntime, 'descriptor' | 'memory'>, address: number): number {
   const lo = rt.memory.readU32(address);
   const hi = rt.memory.readU32(address + 4);
   if (lo === 0xffffffff && hi === 0xffffffff) return 0;

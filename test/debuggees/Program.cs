@@ -12,6 +12,8 @@
 //   leak-finalizer       the finalizer thread blocked on a lock, 49 objects queued behind it
 //   leak-tcs             20 TaskCompletionSources never completed, one awaiter each
 //   leak-controls [name] the no-leak twins of all leak-* scenarios (or of one)
+//   grow / grow-churn    dumped twice: a registry and an event that grow between the dumps / the twin that only churns
+//   hang                 a deadlock, held Monitor/Lock, starved thread pool, pending async chains (Hang.cs)
 //
 // Protocol: the scenario builds its graph, the program forces full collections, prints
 // "READY <pid>" on stdout (flushed) and then sleeps forever; the harness dumps and kills it.
@@ -67,6 +69,11 @@ internal static class Program
                 break;
             case "leak-controls":
                 Leaks.LeakControlsScenario.Run(rest);
+                break;
+            case "grow": Growth.GrowScenario.Run(rest); break; // Grow.cs: READY, waits for a stdin line, grows, READY again
+            case "grow-churn": Growth.GrowScenario.RunChurn(rest); break;
+            case "hang":
+                Hangs.HangScenario.Run(rest);
                 break;
             default:
                 Console.Error.WriteLine($"unknown scenario '{scenario}'");

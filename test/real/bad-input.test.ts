@@ -72,19 +72,19 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
   });
 
   it('a missing file', async () => {
-    const line = assertOneErrorLine(await bad([path.join(tmp, 'no-such.dmp'), 'threads']), 'missing file');
+    const line = assertOneErrorLine(await bad([path.join(tmp, 'no-such.dmp'), 'clrthreads']), 'missing file');
     assert.match(line, /no such file/);
   });
 
   it('a directory', async () => {
-    const line = assertOneErrorLine(await bad([tmp, 'threads']), 'directory');
+    const line = assertOneErrorLine(await bad([tmp, 'clrthreads']), 'directory');
     assert.match(line, /is a directory/);
   });
 
   it('an empty file', async () => {
     const file = path.join(tmp, 'empty.dmp');
     fs.writeFileSync(file, '');
-    const line = assertOneErrorLine(await bad([file, 'threads']), 'empty file');
+    const line = assertOneErrorLine(await bad([file, 'clrthreads']), 'empty file');
     assert.match(line, /not an ELF core dump.*empty/);
   });
 
@@ -96,19 +96,19 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
   });
 
   it('an ELF file that is not a core (/bin/ls)', async () => {
-    const line = assertOneErrorLine(await bad(['/bin/ls', 'threads']), '/bin/ls');
+    const line = assertOneErrorLine(await bad(['/bin/ls', 'clrthreads']), '/bin/ls');
     assert.match(line, /not a core dump/);
     assert.match(line, /\/bin\/ls/);
   });
 
   it('a dump cut inside its ELF header', async () => {
-    const line = assertOneErrorLine(await bad([cutCopy('cut-ehdr.dmp', 40), 'threads']), 'cut in the ELF header');
+    const line = assertOneErrorLine(await bad([cutCopy('cut-ehdr.dmp', 40), 'clrthreads']), 'cut in the ELF header');
     assert.match(line, /truncated/);
   });
 
   it('a dump cut inside its program headers', async () => {
     // 64-byte ELF header, then 56-byte program headers: stop in the middle of the fourth one.
-    const line = assertOneErrorLine(await bad([cutCopy('cut-phdrs.dmp', 64 + 3 * 56 + 20), 'threads']), 'cut in the program headers');
+    const line = assertOneErrorLine(await bad([cutCopy('cut-phdrs.dmp', 64 + 3 * 56 + 20), 'clrthreads']), 'cut in the program headers');
     assert.match(line, /truncated.*program headers/);
   });
 
@@ -122,12 +122,12 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
     }
     const note = noteSegment(head);
     assert.ok(note.size > 100, 'the dump has notes to cut');
-    const line = assertOneErrorLine(await bad([cutCopy('cut-notes.dmp', note.offset + Math.floor(note.size / 2)), 'threads']), 'cut in the notes');
+    const line = assertOneErrorLine(await bad([cutCopy('cut-notes.dmp', note.offset + Math.floor(note.size / 2)), 'clrthreads']), 'cut in the notes');
     assert.match(line, /truncated.*notes/);
   });
 
   for (const [name, fraction] of [['the middle of', 0.5], ['the last page of', -4096]] as const) {
-    for (const command of [['threads'], ['dumpheap', '-stat'], ['--json', 'dumpheap', '-stat']]) {
+    for (const command of [['clrthreads'], ['dumpheap', '-stat'], ['--json', 'dumpheap', '-stat']]) {
       it(`a dump cut in ${name} its memory segments: ${command.join(' ')}`, async () => {
         const size = fileStamp(dumpPath).size;
         const length = fraction > 0 ? Math.floor(size * fraction) : size + fraction;
@@ -164,7 +164,7 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
     const file = path.join(tmp, 'native.core');
     fs.writeFileSync(file, core);
     copies.set(file, fileStamp(file));
-    for (const command of [['threads'], ['dumpheap', '-stat'], ['info']]) {
+    for (const command of [['clrthreads'], ['dumpheap', '-stat'], ['info']]) {
       const line = assertOneErrorLine(await bad([file, ...command]), `synthetic native core, ${command.join(' ')}`);
       assert.match(line, /not a \.NET process/);
     }
@@ -188,7 +188,7 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
         return;
       }
       copies.set(file, fileStamp(file));
-      for (const command of [['threads'], ['dumpheap', '-stat']]) {
+      for (const command of [['clrthreads'], ['dumpheap', '-stat']]) {
         const line = assertOneErrorLine(await bad([file, ...command]), `gcore of sleep, ${command.join(' ')}`);
         assert.match(line, /not a \.NET process/);
       }
@@ -200,7 +200,7 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
   it('a 32-bit ELF core', async () => {
     const file = path.join(tmp, 'elf32.core');
     fs.writeFileSync(file, buildCore([], [], { elfClass: 1 }));
-    const line = assertOneErrorLine(await bad([file, 'threads']), '32-bit core');
+    const line = assertOneErrorLine(await bad([file, 'clrthreads']), '32-bit core');
     assert.match(line, /32-bit/);
     assert.match(line, /64-bit little-endian/);
   });
@@ -208,7 +208,7 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
   it('a big-endian ELF core', async () => {
     const file = path.join(tmp, 'elf-be.core');
     fs.writeFileSync(file, buildCore([], [], { data: 2 }));
-    const line = assertOneErrorLine(await bad([file, 'threads']), 'big-endian core');
+    const line = assertOneErrorLine(await bad([file, 'clrthreads']), 'big-endian core');
     assert.match(line, /big-endian/);
     assert.match(line, /64-bit little-endian/);
   });
@@ -216,7 +216,7 @@ describe('bad input on the command line', { timeout: TIMEOUT }, () => {
   it('an ELF core of an unsupported architecture', async () => {
     const file = path.join(tmp, 'ppc64.core');
     fs.writeFileSync(file, buildCore([], [], { machine: 21 }));
-    const line = assertOneErrorLine(await bad([file, 'threads']), 'ppc64 core');
+    const line = assertOneErrorLine(await bad([file, 'clrthreads']), 'ppc64 core');
     assert.match(line, /unsupported architecture/);
   });
 

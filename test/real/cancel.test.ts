@@ -153,7 +153,7 @@ describe('Ctrl-C at the interactive prompt', { timeout: TIMEOUT, skip }, () => {
 
   before(async () => {
     dumpPath = (await getDump('many', { args: [String(MANY_TEST_COUNT)] })).dumpPath;
-    const [heap, threads] = await Promise.all([runCli([dumpPath, 'dumpheap', '-stat', '-live']), runCli([dumpPath, 'threads'])]);
+    const [heap, threads] = await Promise.all([runCli([dumpPath, 'dumpheap', '-stat', '-live']), runCli([dumpPath, 'clrthreads'])]);
     assert.equal(heap.code, 0, `one-shot dumpheap -stat -live: ${heap.stderr}`);
     assert.equal(threads.code, 0, `one-shot threads: ${threads.stderr}`);
     oneShotTotal = TOTAL.exec(heap.stdout)?.[0] ?? assert.fail(`no Total line in:\n${heap.stdout}`);
@@ -180,7 +180,7 @@ describe('Ctrl-C at the interactive prompt', { timeout: TIMEOUT, skip }, () => {
       session.type(CTRL_C);
       at = await session.waitFor(PROMPT, at, 'a fresh prompt after Ctrl-C at the prompt');
 
-      session.type('threads\r');
+      session.type('clrthreads\r');
       let from = at;
       at = await session.waitFor(/^ThreadCount:\s+\d+$/m, at, 'the threads answer');
       assert.equal(/^ThreadCount:\s+\d+$/m.exec(session.screen.slice(from))?.[0], oneShotThreadCount, 'threads answers as a one-shot run does');

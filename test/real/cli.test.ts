@@ -65,9 +65,9 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
     assert.equal(sosThreads.summary.dead, SEED_DEAD_THREADS, 'SOS sees the scenario\'s dead threads');
   });
 
-  it('threads prints SOS\'s table: summary, one row per managed thread, XXXX for the dead', async () => {
-    const run = await runCli([dumpPath, 'threads']);
-    assertOk(run, 'threads');
+  it('clrthreads prints SOS\'s table: summary, one row per managed thread, XXXX for the dead', async () => {
+    const run = await runCli([dumpPath, 'clrthreads']);
+    assertOk(run, 'clrthreads');
     assert.match(run.stdout, new RegExp(`^ThreadCount:\\s+${sosThreads.summary.threadCount}$`, 'm'));
     assert.match(run.stdout, new RegExp(`^DeadThread:\\s+${sosThreads.summary.dead}$`, 'm'));
     assert.match(run.stdout, /^ DBG\s+ID\s+OSID ThreadOBJ\s+State GC Mode/m);
@@ -76,14 +76,14 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
   });
 
   it('!clrthreads (WinDbg spelling) is the same command', async () => {
-    const [plain, bang] = await Promise.all([runCli([dumpPath, 'threads']), runCli([dumpPath, '!clrthreads'])]);
+    const [plain, bang] = await Promise.all([runCli([dumpPath, 'clrthreads']), runCli([dumpPath, '!clrthreads'])]);
     assertOk(bang, '!clrthreads');
     assert.equal(bang.stdout, plain.stdout);
   });
 
   it('--json before the dump and after the command print the same single JSON document', async () => {
-    const first = oneJsonDocument<ThreadsJson>(await runCli(['--json', dumpPath, 'threads']), '--json threads');
-    const last = oneJsonDocument<ThreadsJson>(await runCli([dumpPath, 'threads', '--json']), 'threads --json');
+    const first = oneJsonDocument<ThreadsJson>(await runCli(['--json', dumpPath, 'clrthreads']), '--json clrthreads');
+    const last = oneJsonDocument<ThreadsJson>(await runCli([dumpPath, 'clrthreads', '--json']), 'clrthreads --json');
     assert.deepEqual(last, first);
     assert.equal(first.summary.threadCount, sosThreads.summary.threadCount);
     assert.equal(first.summary.dead, SEED_DEAD_THREADS);
@@ -121,11 +121,11 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
     assert.equal(doc.dump, dumpPath);
   });
 
-  it('the interactive prompt over a pipe: answers in order, errors keep the session, exit ends it', async () => {
-    const run = await runCli([dumpPath], { input: 'threads\ndumpheap -stat\nbogus\nexit\nthreads\n' });
+  it('the interactive prompt over a pipe: answers in order, errors keep the session, exit ends it, the exit code tells of the failure', async () => {
+    const run = await runCli([dumpPath], { input: 'clrthreads\ndumpheap -stat\nbogus\nexit\nclrthreads\n' });
     assert.equal(run.timedOut, false);
     assertNoStackTrace(run, 'prompt');
-    assert.equal(run.code, 0, `exit code 0 (stderr: ${run.stderr})`);
+    assert.equal(run.code, 2, `exit code 2, the failed command's usage error (stderr: ${run.stderr})`);
     assert.ok(run.stdout.startsWith('ThreadCount:'), `no prompt or banner in piped output, got: ${JSON.stringify(run.stdout.slice(0, 40))}`);
     const threadsAt = run.stdout.indexOf('ThreadCount:');
     const statsAt = run.stdout.indexOf('Statistics:');
@@ -153,7 +153,7 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
   });
 
   it('the interactive prompt with --json prints one JSON document per command and nothing else', async () => {
-    const run = await runCli(['--json', dumpPath], { input: 'threads\ndumpheap -stat\n' });
+    const run = await runCli(['--json', dumpPath], { input: 'clrthreads\ndumpheap -stat\n' });
     assertOk(run, 'prompt --json');
     // Each document is pretty-printed and ends with a "}" line of its own.
     const docs = run.stdout.split(/^}\n/m).filter((s) => s.trim() !== '').map((s) => JSON.parse(s + '}') as Record<string, unknown>);
@@ -163,7 +163,7 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
   });
 
   it('a reader that closes the pipe early ends the run quietly (no EPIPE stack trace)', async () => {
-    const run = await runCli([dumpPath], { input: 'threads\n'.repeat(20), closeStdout: true });
+    const run = await runCli([dumpPath], { input: 'clrthreads\n'.repeat(20), closeStdout: true });
     assert.equal(run.timedOut, false);
     assertNoStackTrace(run, 'closed stdout');
     assert.equal(run.stderr, '', 'nothing on stderr');
@@ -193,7 +193,7 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
   });
 
   it('an unknown global option is a usage error', async () => {
-    const run = await runCli(['--jsn', dumpPath, 'threads']);
+    const run = await runCli(['--jsn', dumpPath, 'clrthreads']);
     const line = assertOneErrorLine(run, '--jsn');
     assert.equal(run.code, 2);
     assert.match(line, /unknown option --jsn/);
@@ -205,9 +205,9 @@ describe('the dumpsleuth command line', { timeout: TIMEOUT }, () => {
     assert.equal(run.timedOut, false);
     assertNoStackTrace(run, 'demo');
     assert.equal(run.code, 0, `demo exit code (stderr: ${run.stderr})`);
-    // The demo runs info, threads, then dumpheap; take the threads answer.
-    const threadsSection = run.stdout.split(/^> dumpsleuth .* /m).find((s) => s.startsWith('threads\n'));
-    assert.ok(threadsSection !== undefined, 'the demo ran threads');
+    // The demo runs info, clrthreads, then analyze; take the clrthreads answer.
+    const threadsSection = run.stdout.split(/^> dumpsleuth .* /m).find((s) => s.startsWith('clrthreads\n'));
+    assert.ok(threadsSection !== undefined, 'the demo ran clrthreads');
     assert.equal(deadRows(threadsSection).length, SEED_DEAD_THREADS);
     assert.equal(deadRows(threadsSection).length, sosThreads.threads.filter((t) => t.dbgIndex === null).length);
     assert.deepEqual(fileStamp(dumpPath), stamp, 'the cached dump is unchanged');

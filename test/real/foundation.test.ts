@@ -59,7 +59,7 @@ describe('foundation on real dumps', { timeout: TIMEOUT }, () => {
     it(`${label}: threads equals SOS clrthreads`, async () => {
       const dump = await getDump(entry.scenario, entry);
       const sos = parseClrThreads(await runSos(dump.dumpPath, 'clrthreads'));
-      const ours = runDumpsleuth<ThreadsJson>(dump.dumpPath, ['threads']);
+      const ours = runDumpsleuth<ThreadsJson>(dump.dumpPath, ['clrthreads']);
       assert.deepEqual(ours.json.summary, sos.summary);
       const key = (t: { managedId: number; osId: number | null; isDead: boolean; address: number }) =>
         `${t.managedId}/${t.osId ?? 0}/${t.isDead}/${t.address.toString(16)}`;

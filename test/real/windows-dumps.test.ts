@@ -79,7 +79,7 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
       });
 
       it('threads equal ClrMD (address, managed id, OS id, state, dead, finalizer)', () => {
-        const ours = runDumpsleuth<ThreadsJson>(dumpPath, ['threads']).json.threads;
+        const ours = runDumpsleuth<ThreadsJson>(dumpPath, ['clrthreads']).json.threads;
         const mine = ours.map((t) => `${hex(t.address)} ${t.managedId} ${t.osId} 0x${t.state.toString(16)} ${t.isDead} ${t.isFinalizer}`).sort();
         const theirs = oracle.threads.map((t) => `${hex(t.address)} ${t.managedId} ${t.osId} ${t.state} ${!t.isAlive} ${t.isFinalizer}`).sort();
         assert.ok(theirs.length >= 2);
@@ -217,12 +217,12 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
       const dump = openDump(cut);
       assert.match(dump.truncation ?? '', /is truncated: \d+ memory range\(s\)/);
       dump.close();
-      const run = await runCli([cut, 'threads']);
+      const run = await runCli([cut, 'clrthreads']);
       assert.match(`${run.stdout}${run.stderr}`, /truncated/);
       const header = path.join(dir, 'header.dmp');
       fs.writeFileSync(header, bytes.subarray(0, 20));
       assert.throws(() => openDump(header), (e: unknown) => e instanceof DumpsleuthError && /truncated inside its minidump header/.test(e.message));
-      const bad = await runCli([header, 'threads']);
+      const bad = await runCli([header, 'clrthreads']);
       assert.notEqual(bad.code, 0);
       assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
       assert.doesNotMatch(bad.stderr, /\n\s+at /);

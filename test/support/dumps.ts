@@ -1,4 +1,4 @@
-import { captureDump, type CapturedDump, type DumpType } from '../../src/capture';
+import { captureDump, captureDumpPair, type CapturedDump, type CapturedDumpPair, type DumpType } from '../../src/capture';
 
 /** Which dump of a scenario a test wants. */
 export interface DumpRequest {
@@ -9,6 +9,9 @@ export interface DumpRequest {
   /** Server GC only: keep DATAS on (one heap at start); default false (one heap per core). */
   readonly datas?: boolean;
   readonly args?: readonly string[];
+  /** Run on this runtime pack, published self-contained (test/support/extra-runtime-dumps.ts); default the SDK's runtime. */
+  readonly runtimePack?: string;
+  readonly publishKind?: 'self-contained' | 'single-file';
 }
 
 /** The small N of the `many` scenario in the standard (test) dump set. */
@@ -31,19 +34,45 @@ export const STANDARD_DUMPS: readonly StandardDump[] = [
   // The leak rules' scenarios (test/debuggees/Leaks*.cs) and, in one process, their no-leak controls.
   ...['leak-event', 'leak-timer', 'leak-pinned', 'leak-cache', 'leak-finalizer', 'leak-tcs', 'leak-controls'].map((scenario) => ({ scenario, args: [], dumpType: 'heap' as const, serverGc: false })),
   { scenario: 'leak-finalizer', args: [], dumpType: 'heap', serverGc: true },
+  // Hangs (test/debuggees/Hang.cs): one process holds every hang shape; a heap dump and a full server-GC one.
+  { scenario: 'hang', args: [], dumpType: 'heap', serverGc: false },
+  { scenario: 'hang', args: [], dumpType: 'full', serverGc: true },
 ];
 
 const memo = new Map<string, Promise<CapturedDump>>();
 
 /** Returns the (cached, else freshly captured) dump of a debuggee scenario, memoized per process; throws CaptureError when it cannot be made. */
 export function getDump(scenario: string, request: DumpRequest = {}): Promise<CapturedDump> {
-  const options = { scenario, args: request.args ?? [], dumpType: request.dumpType ?? 'heap', serverGc: request.serverGc ?? false, datas: request.datas ?? false };
+  const options = {
+    scenario,
+    args: request.args ?? [],
+    dumpType: request.dumpType ?? 'heap',
+    serverGc: request.serverGc ?? false,
+    datas: request.datas ?? false,
+    ...(request.runtimePack === undefined ? {} : { runtimePack: request.runtimePack, publishKind: request.publishKind ?? 'self-contained' }),
+  };
   const key = JSON.stringify(options);
   let promise = memo.get(key);
   if (promise === undefined) {
     promise = captureDump(options);
     memo.set(key, promise);
     promise.catch(() => memo.delete(key));
+  }
+  return promise;
+}
+
+/** The two-phase scenarios dumped twice from one process (issue 13's diff), captured by `prepareAll()`. */
+export const STANDARD_DUMP_PAIRS: readonly string[] = ['grow', 'grow-churn'];
+
+const pairMemo = new Map<string, Promise<CapturedDumpPair>>();
+
+/** Returns the (cached, else freshly captured) pair of heap dumps of a two-phase scenario; throws CaptureError. */
+export function getDumpPair(scenario: string): Promise<CapturedDumpPair> {
+  let promise = pairMemo.get(scenario);
+  if (promise === undefined) {
+    promise = captureDumpPair({ scenario, dumpType: 'heap' });
+    pairMemo.set(scenario, promise);
+    promise.catch(() => pairMemo.delete(scenario));
   }
   return promise;
 }

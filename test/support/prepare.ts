@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDebuggees, dumpCacheDir, type CapturedDump } from '../../src/capture';
 import { buildClrmdOracle } from './clrmd';
-import { getDump, STANDARD_DUMPS } from './dumps';
+import { getDump, getDumpPair, STANDARD_DUMP_PAIRS, STANDARD_DUMPS } from './dumps';
+import { extraDumpLabel, extraRuntimeDumps } from './extra-runtime-dumps';
 import { restoreDotnetTools } from './sos';
 import { prepareWindows } from './windows-dumps';
 
@@ -23,6 +24,20 @@ export async function prepareAll(log: (line: string) => void = (line) => console
     const what = [entry.scenario, ...entry.args].join(' ');
     const timing = dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`;
     log(`${what} ${entry.dumpType} ${entry.serverGc ? 'server' : 'workstation'}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${timing}: ${dump.dumpPath}`);
+  }
+  for (const scenario of STANDARD_DUMP_PAIRS) {
+    const pair = await getDumpPair(scenario);
+    dumps.push(pair.first, pair.second);
+    const timing = pair.first.cached ? 'cached' : `ready ${pair.second.readyMs} ms, createdump ${pair.first.createdumpMs} + ${pair.second.createdumpMs} ms`;
+    log(`${scenario} heap pair (one process, two dumps): ${((pair.first.sizeBytes + pair.second.sizeBytes) / 1048576).toFixed(1)} MiB, ${timing}: ${pair.first.dumpPath}`);
+  }
+  // Issue 11: the same debuggee published self-contained against other runtime packs (a subset of scenarios).
+  const extra = extraRuntimeDumps();
+  if (extra.length === 0) log('extra runtimes: skipped ($DUMPSLEUTH_EXTRA_RUNTIMES=0)');
+  for (const entry of extra) {
+    const dump = await getDump(entry.scenario, entry);
+    dumps.push(dump);
+    log(`${extraDumpLabel(entry)}: ${(dump.sizeBytes / 1048576).toFixed(1)} MiB, ${dump.cached ? 'cached' : `ready ${dump.readyMs} ms, createdump ${dump.createdumpMs} ms`}: ${dump.dumpPath}`);
   }
   await prepareWindows(log);
   const pruned = pruneStaleDumps(dumps);

@@ -60,6 +60,9 @@ async function runDotnetDump(dumpPath: string, commands: readonly string[]): Pro
   await restoreDotnetTools();
   const dotnet = await findDotnet();
   const args = ['tool', 'run', 'dotnet-dump', 'analyze', dumpPath, '-c', 'setsymbolserver --disable'];
+  // A self-contained app's runtime (and DAC) is in the app folder, which SOS does not search by itself.
+  const clrPath = selfContainedRuntimeDir(dumpPath);
+  if (clrPath !== undefined) args.push('-c', `setclrpath ${clrPath}`);
   for (const command of commands) {
     if (command.includes(SOS_DELIMITER)) throw new CaptureError(`SOS command ${JSON.stringify(command)} contains the delimiter`);
     args.push('-c', 'help exit', '-c', command);
@@ -78,4 +81,14 @@ async function runDotnetDump(dumpPath: string, commands: readonly string[]): Pro
     throw new CaptureError(`dotnet-dump output for ${dumpPath} has ${parts.length - 1} delimiters, expected ${commands.length}`);
   }
   return parts.slice(1);
+}
+
+/** The app folder of a dump of a self-contained debuggee (from the capture metadata), else undefined. */
+function selfContainedRuntimeDir(dumpPath: string): string | undefined {
+  try {
+    const meta = JSON.parse(fs.readFileSync(`${dumpPath}.json`, 'utf8')) as { runtimePack?: string; runtimeDir?: string };
+    return meta.runtimePack !== undefined ? meta.runtimeDir : undefined;
+  } catch {
+    return undefined;
+  }
 }

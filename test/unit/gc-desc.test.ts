@@ -32,8 +32,8 @@ function flatMemory(base: number, size: number): { memory: MemoryReader; view: D
 const BASE = 0x100000;
 const MT = 0x101000;
 
-function mt(baseSize: number, isArray: boolean): MethodTableInfo {
-  return { address: MT, baseSize, isArray, containsGCPointers: true } as MethodTableInfo;
+function mt(baseSize: number, isArray: boolean, componentSize = isArray ? 24 : 0): MethodTableInfo {
+  return { address: MT, baseSize, isArray, componentSize, containsGCPointers: true } as MethodTableInfo;
 }
 
 function setU64(view: DataView, at: number, v: number | bigint): void {
@@ -106,6 +106,42 @@ describe('GCDesc', () => {
       [40, 0x7f0000000101],
       [56, 0x7f0000000201],
     ]);
+  });
+
+  it('array of structs whose first reference is not at the element start (Dictionary Entry: int, int, key, value)', () => {
+    const { memory, view } = flatMemory(BASE, 0x4000);
+    // Entry = { int hashCode, int next, ref key, ref value } = 24 bytes: startoffset 16 + 8, one item (2, skip 8).
+    setU64(view, MT - 8, -1);
+    setU64(view, MT - 8 - 16 + 8, 24);
+    view.setUint32(MT - 24 - BASE, 2, true);
+    view.setUint32(MT - 24 - BASE + 4, 8, true);
+    const obj = 0x102000;
+    const count = 3;
+    for (let i = 0; i < count; i++) {
+      setU64(view, obj + 16 + i * 24, 0x0000000500000007); // hashCode and next: never references
+      setU64(view, obj + 16 + i * 24 + 8, 0x7f0000000100 + i);
+      setU64(view, obj + 16 + i * 24 + 16, i === 1 ? 0 : 0x7f0000000200 + i);
+    }
+    const size = 24 + count * 24;
+    assert.deepEqual(collect(new GcDescReader(memory), mt(24, true), obj, size), [
+      [24, 0x7f0000000100],
+      [32, 0x7f0000000200],
+      [48, 0x7f0000000101],
+      [72, 0x7f0000000102],
+      [80, 0x7f0000000202],
+    ]);
+  });
+
+  it('value-array items that do not cover exactly one element are a LayoutCheckError', () => {
+    const { memory, view } = flatMemory(BASE, 0x4000);
+    setU64(view, MT - 8, -1);
+    setU64(view, MT - 8 - 16 + 8, 16);
+    view.setUint32(MT - 24 - BASE, 1, true);
+    view.setUint32(MT - 24 - BASE + 4, 0, true); // 8 bytes per element, but elements are 24
+    assert.throws(() => new GcDescReader(memory).read(mt(24, true)), /covers 8 bytes per element/);
+    // A start offset past the first element is rejected too.
+    setU64(view, MT - 8 - 16 + 8, 16 + 24);
+    assert.throws(() => new GcDescReader(memory).read(mt(24, true)), /at offset 40/);
   });
 
   it('an implausible series count is a LayoutCheckError, not a guess', () => {

@@ -47,7 +47,8 @@ export const eventHandlerLeakRule: LeakRule<RuleContext> = {
       }
       if (!delegateType) continue;
       const address = g.addresses[i]!;
-      const list = readReferenceField(ctx, address, mt, '_invocationList');
+      // .NET 11 keeps a multicast delegate's invocation list in Delegate._helperObject (see runtime/code/delegates.ts).
+      const list = readReferenceField(ctx, address, mt, '_invocationList') || readReferenceField(ctx, address, mt, '_helperObject');
       if (list === 0) continue;
       const listIndex = g.indexOf(list);
       if (listIndex === NO_OBJECT || !ctx.objects.tryReadMethodTable(g.mtOf(listIndex))?.isArray) continue;

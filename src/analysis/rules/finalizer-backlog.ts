@@ -76,7 +76,7 @@ export const finalizerBacklogRule: LeakRule<RuleContext> = {
     const state = finalizerState(ctx);
     const examples = ready.slice(0, 5);
     const retainedBytes = retainedOfSet(ctx, readyIndexes);
-    const verify = ['finalizequeue', 'clrstack -all', 'threads', ...examples.slice(0, 1).map((a) => `gcroot ${hex(a)}`)];
+    const verify = ['finalizequeue', 'clrstack -all', 'clrthreads', ...examples.slice(0, 1).map((a) => `gcroot ${hex(a)}`)];
     if (state) {
       const md = state.methodDescs[state.culpritIndex]!;
       const name = state.frames[state.culpritIndex]!;

@@ -12,6 +12,7 @@ import { heapFragmentationRule } from './heap-fragmentation';
 import type { RuleContext } from './rule-context';
 import { sparseArraysRule } from './sparse-arrays';
 import { timerLeakRule } from './timer-leak';
+import { deadlockRule } from './deadlock';
 
 export type { RuleContext } from './rule-context';
 
@@ -25,4 +26,5 @@ export const RULES: readonly LeakRule<RuleContext>[] = [
   duplicateStringsRule,
   sparseArraysRule,
   heapFragmentationRule,
+  deadlockRule,
 ];

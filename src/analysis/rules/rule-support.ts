@@ -267,15 +267,16 @@ export function retentionChain(ctx: RuleContext, index: number): RetentionChain 
   }
   if (!root) return { chain: [] };
   const g = ctx.graph;
-  const steps: { type: string; field?: string; repeat: number }[] = [];
+  const steps: { type: string; field?: string; repeat: number; address: number }[] = [];
   for (let k = 0; k < nodes.length; k++) {
     const type = typeName(ctx, g.mtOf(nodes[k]!));
     const field = k === 0 || edges[k]! < 0 ? undefined : ctx.referenceNames.name(g.mtOf(nodes[k - 1]!), g.edgeOffset[edges[k]!]!);
     const last = steps[steps.length - 1];
     if (last && k > 0 && last.type === type && last.field === field) last.repeat++;
-    else steps.push({ type, ...(field !== undefined ? { field } : {}), repeat: 1 });
+    else steps.push({ type, ...(field !== undefined ? { field } : {}), repeat: 1, address: g.addresses[nodes[k]!]! });
   }
-  let chain: ChainStep[] = steps.map((s) => ({ type: s.type, ...(s.field !== undefined ? { field: s.repeat > 1 ? `${s.field} (×${s.repeat})` : s.field } : {}) }));
+  // A repeated step (a linked list) stands for several objects: it keeps the first one's address.
+  let chain: ChainStep[] = steps.map((s) => ({ type: s.type, ...(s.field !== undefined ? { field: s.repeat > 1 ? `${s.field} (×${s.repeat})` : s.field } : {}), address: s.address }));
   // Keep the root end and the symptom end of very long chains.
   if (chain.length > MAX_CHAIN_STEPS) chain = [...chain.slice(0, 4), { type: '…', field: `${chain.length - MAX_CHAIN_STEPS + 5} more steps` }, ...chain.slice(-(MAX_CHAIN_STEPS - 5))];
   return { chain, root: { kind: root.kind, address: hex(root.address) } };

@@ -14,11 +14,13 @@ import { numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { n0 } from '../format';
 import type { Session } from '../session';
+import { analyzeWithBaseline } from './analyze-baseline';
 import { walkManagedThread } from './clrstack';
 import { delegateReaderOf } from './dumpdelegate';
 import { referenceNamer } from './gcroot';
 import { objectReaderOf } from './object-text';
 import { rootCache } from './root-cache';
+import { analyzeReport, parseFormat, renderReport } from './report-format';
 
 const contexts = new WeakMap<Session, Map<string, AnalysisContext>>();
 
@@ -66,9 +68,11 @@ export const analyzeCommand: Command = {
   name: 'analyze',
   aliases: ['leaks'],
   summary: 'Run the leak rules: findings by impact, each with its retention chain, culprit method and the commands that prove it',
-  usage: 'analyze [-rule <id>] [--user-assembly <name>[,<name>...]] [-limit <n>] [-list]',
+  usage: 'analyze [-rule <id>] [--user-assembly <name>[,<name>...]] [-limit <n>] [-list] [--baseline <earlier-dump>] [--format md|html]',
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('analyze', args, ['list'], ['rule', 'user-assembly', 'limit']);
+    const opts = parseArgs('analyze', args, ['list'], ['rule', 'user-assembly', 'limit', 'baseline', 'format']);
+    const format = parseFormat('analyze', opts.values.get('format'));
+    const command = ['analyze', ...args].join(' ');
     if (opts.positional.length > 0) throw new UsageError(`analyze: unexpected argument "${opts.positional[0]}"`);
     if (opts.flags.has('list')) {
       const rules = allRules();
@@ -78,17 +82,19 @@ export const analyzeCommand: Command = {
     const users = (opts.values.get('user-assembly') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
     const ctx = analysisContextOf(session, users);
     const ruleId = opts.values.get('rule');
+    const baseline = opts.values.get('baseline');
+    if (baseline !== undefined) return analyzeWithBaseline(session, baseline, users, ruleId, limit, format, command);
     const result = analyze(ctx, ruleId !== undefined ? { ruleId } : {});
     const shown = limit !== undefined ? result.findings.slice(0, limit) : result.findings;
     return {
-      text: reportText(ctx, shown, result.findings.length, result.rules),
+      text: format !== undefined ? renderReport(analyzeReport(session, shown, [], command), format) : reportText(ctx, shown, result.findings.length, result.rules),
       json: { findings: shown.map(findingJson) },
     };
   },
 };
 
 /** The text report. */
-function reportText(ctx: AnalysisContext, findings: readonly Finding[], total: number, rules: readonly string[]): string {
+export function reportText(ctx: AnalysisContext, findings: readonly Finding[], total: number, rules: readonly string[]): string {
   const bySeverity = (s: string) => findings.filter((f) => f.severity === s).length;
   const lines: string[] = [];
   lines.push(
@@ -99,6 +105,8 @@ function reportText(ctx: AnalysisContext, findings: readonly Finding[], total: n
     lines.push('', `${k + 1}. [${f.severity}] ${f.title}`);
     lines.push(`   ${f.verdict}`);
     lines.push(`   Objects: ${n0(f.objectCount)}   Retained: ${n0(f.retainedBytes)} bytes   Confidence: ${f.confidence}   Rule: ${f.rule}`);
+    const since = f.details?.baseline as { status: string; baselineObjectCount: number } | undefined;
+    if (since) lines.push(`   Since the baseline: ${since.status === 'new' ? 'new' : `${since.status} (${n0(since.baselineObjectCount)} objects then)`}`);
     if (f.culprit) {
       lines.push(`   Culprit: ${f.culprit.method}`);
       lines.push(`            type ${f.culprit.type}, module ${f.culprit.module}`);

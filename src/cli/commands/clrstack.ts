@@ -40,7 +40,7 @@ export const clrstackCommand: Command = {
     if (opts.flags.has('all')) selected = threads;
     else {
       const want = opts.values.get('t');
-      const tid = want !== undefined ? parseInt(want.replace(/^0x/i, ''), 16) : session.dump.threads[0]?.tid;
+      const tid = want !== undefined ? parseInt(want.replace(/^0x/i, ''), 16) : (session.dump.threads[session.currentThread] ?? session.dump.threads[0])?.tid;
       const t = threads.find((x) => x.osId === tid);
       if (!t) throw new UsageError(`clrstack: thread ${tid?.toString(16) ?? '?'} is not a managed thread`);
       selected = [t];

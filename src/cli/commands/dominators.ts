@@ -4,6 +4,7 @@
  * counts each object of the type once: objects dominated by another object of the same type add nothing of their own.
  */
 import type { AnalysisContext } from '../../analysis/analysis-context';
+import { retainedByTypeId } from '../../analysis/retained-by-type';
 import { UsageError } from '../../errors';
 import { numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
@@ -21,13 +22,11 @@ export interface TypeRetention {
   readonly retained: number;
 }
 
-/** Retained bytes per type over the dominator tree (one iterative pass over the tree in DFS preorder). */
+/** Retained bytes per type over the dominator tree (one iterative pass over the tree; see retained-by-type.ts). */
 export function retainedByType(ctx: AnalysisContext, accept: (mt: number) => boolean): TypeRetention[] {
   const g = ctx.graph;
   const tree = ctx.dominatorTree;
   const retained = ctx.retainedSizes;
-  const order = tree.preorder;
-  // Preorder with subtree ends lets "is an ancestor of my type on the stack" be a counter per type.
   const typeId = new Map<number, number>();
   const ids = new Int32Array(g.count);
   for (let i = 0; i < g.count; i++) {
@@ -36,25 +35,7 @@ export function retainedByType(ctx: AnalysisContext, accept: (mt: number) => boo
     if (id === undefined) typeId.set(mt, (id = typeId.size));
     ids[i] = id;
   }
-  const active = new Int32Array(typeId.size);
-  const count = new Float64Array(typeId.size);
-  const size = new Float64Array(typeId.size);
-  const kept = new Float64Array(typeId.size);
-  // Stack of open tree nodes; a node closes when the next preorder node is not its descendant.
-  const stack = new Int32Array(order.length + 1);
-  let sp = 0;
-  const idom = tree.idom;
-  for (let k = 0; k < order.length; k++) {
-    const v = order[k]!;
-    const parent = idom[v]!;
-    while (sp > 0 && stack[sp - 1] !== parent) active[ids[stack[--sp]!]!]!--;
-    const t = ids[v]!;
-    count[t]!++;
-    size[t]! += g.sizes[v]!;
-    if (active[t] === 0) kept[t]! += retained[v]!;
-    active[t]!++;
-    stack[sp++] = v;
-  }
+  const { count, size, retained: kept } = retainedByTypeId(tree, retained, g.sizes, ids, typeId.size);
   const out: TypeRetention[] = [];
   for (const [mt, id] of typeId) if (count[id]! > 0 && accept(mt)) out.push({ mt, count: count[id]!, size: size[id]!, retained: kept[id]! });
   return out.sort((a, b) => b.retained - a.retained);

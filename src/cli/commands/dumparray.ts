@@ -18,7 +18,7 @@ const MAX_ELEMENTS = 10_000_000;
 /** The dumparray command. */
 export const dumparrayCommand: Command = {
   name: 'dumparray',
-  aliases: ['da'],
+  aliases: [],
   summary: "Show an array's bounds and elements",
   usage: 'dumparray [-start <index>] [-length <count>] [-details] [-nofields] <array address>',
   run(session: Session, args: readonly string[]) {

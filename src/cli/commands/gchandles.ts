@@ -40,7 +40,7 @@ export const gchandlesCommand: Command = {
     const wanted = typeName === undefined ? undefined : KINDS.find((k) => k.column.toLowerCase() === typeName.toLowerCase());
     if (typeName !== undefined && !wanted) throw new UsageError(`gchandles: unknown handle type "${typeName}" (${KINDS.map((k) => k.column).join(', ')})`);
     const cache = rootCache(session);
-    const graph = cache.graph;
+    const graph = cache.objectIndex;
     const names = session.names;
     const freeMt = session.heap.freeObjectMethodTable;
     const handles = cache.handles.filter((h) => !wanted || h.kind === wanted.kind);
@@ -79,6 +79,8 @@ export const gchandlesCommand: Command = {
         secondary: hasData ? hexJson(h.secondary) : null,
       });
     }
+    const orphans = handles.filter((h) => graph.indexOf(h.target) === NO_OBJECT).length;
+    if (orphans > 0) session.warn(`${orphans} handles point at no object on the walked heap (listed as <error>, left out of the statistics)`);
     if (!opts.flags.has('stat')) lines.push('');
     // The native HeapStat sorts by total size, ties in descending MethodTable order.
     const rows = [...stats.entries()].sort((a, b) => a[1].size - b[1].size || b[0] - a[0]);

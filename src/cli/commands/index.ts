@@ -31,6 +31,11 @@ import { analyzeCommand } from './analyze';
 import { dominatorsCommand } from './dominators';
 import { retainedCommand } from './retained';
 import { gcinfoCommand } from './gcinfo';
+import { osThreadsCommand } from './os-threads';
+import { syncblkCommand } from './syncblk';
+import { printexceptionCommand } from './printexception';
+import { dumpexceptionsCommand } from './dumpexceptions';
+import { threadpoolCommand } from './threadpool';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -63,6 +68,11 @@ export const COMMANDS: readonly Command[] = [
   pathtoCommand,
   dominatorsCommand,
   retainedCommand,
+  osThreadsCommand,
+  syncblkCommand,
+  printexceptionCommand,
+  dumpexceptionsCommand,
+  threadpoolCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

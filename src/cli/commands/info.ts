@@ -14,7 +14,7 @@ export const infoCommand: Command = {
   usage: 'info',
   run(session: Session) {
     const dump = session.dump;
-    const rt = session.runtime;
+    const rt = session.anyRuntime;
     const d = rt.descriptor;
     const lines: string[] = [];
     const json: Record<string, unknown> = {
@@ -24,6 +24,10 @@ export const infoCommand: Command = {
       processName: dump.processName ?? null,
       architecture: rt.architecture,
       runtimeVersion: rt.version ?? null,
+      runtimeVersionSource: rt.versionInfo?.source ?? null,
+      runtimeFileVersion: rt.versionInfo?.fileVersion ?? null,
+      runtimeCommit: rt.versionInfo?.commit ?? null,
+      supported: rt.isSupportedVersion,
       coreclr: { path: rt.coreclrPath, base: hexJson(rt.coreclrBase) },
       descriptor: {
         address: hexJson(d.address),
@@ -40,10 +44,12 @@ export const infoCommand: Command = {
     if (dump.processName) lines.push(`Process:         ${dump.processName}`);
     lines.push(`Architecture:    ${rt.architecture}`);
     // A self-contained app's coreclr.dll path has no version folder; its file version is the closest thing recorded.
-    const fileVersion = dump.modules.find((m) => m.path === rt.coreclrPath)?.fileVersion;
-    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath}${rt.version === undefined && fileVersion !== undefined ? `, file version ${fileVersion}` : ''})`);
+    const fileVersion = rt.versionInfo?.fileVersion ?? dump.modules.find((m) => m.path === rt.coreclrPath)?.fileVersion;
+    const stamp = fileVersion === undefined ? '' : `, file version ${fileVersion}${rt.versionInfo?.commit === undefined ? '' : ` @${rt.versionInfo.commit.slice(0, 12)}`}`;
+    lines.push(`Runtime:         .NET ${rt.version ?? '(version unknown)'} (${rt.coreclrPath}${stamp})`);
+    if (!rt.isSupportedVersion) lines.push('                 not read by dumpsleuth (.NET 10 and 11 only): other commands are refused');
     lines.push(`Descriptor:      ${d.types.size} types, ${d.globals.size} globals, ${d.contracts.size} contracts at 0x${d.address.toString(16)}`);
-    lines.push(`Contracts:       ${[...d.contracts].map(([k, v]) => `${k} v${v}`).join(', ')}`);
+    lines.push(`Contracts:       ${[...d.contracts].map(([k, v]) => `${k} ${/^\d/.test(v) ? `v${v}` : v}`).join(', ')}`);
     try {
       const heap = session.heap;
       const gc = {

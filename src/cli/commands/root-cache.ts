@@ -15,6 +15,7 @@ import { reportWalkProblems } from './warnings';
 /** What the root commands share within one session. */
 export class RootCache {
   private handlesValue?: GcHandle[];
+  private readonly handleProblems: string[] = [];
   private queuesValue?: FinalizeQueue[];
   private graphValue?: ObjectGraph;
   private nonStackValue?: GcRoot[];
@@ -25,8 +26,11 @@ export class RootCache {
 
   constructor(private readonly session: Session) {}
 
+  /** Every readable GC handle; what could not be read becomes a warning of each command that uses them. */
   get handles(): GcHandle[] {
-    return (this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars));
+    this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars, this.handleProblems);
+    for (const p of this.handleProblems) this.session.warn(p);
+    return this.handlesValue;
   }
 
   get finalizeQueues(): FinalizeQueue[] {
@@ -35,6 +39,20 @@ export class RootCache {
 
   /** The object graph, with dependent-handle edges; walk problems become session warnings. */
   get graph(): ObjectGraph {
+    this.build();
+    this.reportGraphProblems();
+    return this.graphValue!;
+  }
+
+  /** The same graph for commands that only look objects up (type and size by address) and never follow references:
+   * only heap-walk problems concern them, so unreadable references are not their warning. */
+  get objectIndex(): ObjectGraph {
+    this.build();
+    reportWalkProblems(this.session, this.graphValue!.problems.walk);
+    return this.graphValue!;
+  }
+
+  private build(): void {
     if (!this.graphValue) {
       const s = this.session;
       const t0 = Date.now();
@@ -42,8 +60,6 @@ export class RootCache {
       this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents);
       this.graphBuildMs = Date.now() - t0;
     }
-    this.reportGraphProblems();
-    return this.graphValue;
   }
 
   /** True once roots have been gathered in this session (SOS prints its caching notice only the first time). */

@@ -1,5 +1,5 @@
 /**
- * `threads` / `clrthreads`: the ThreadStore summary and one row per managed thread, as SOS prints them.
+ * `clrthreads`: the ThreadStore summary and one row per managed thread, as SOS prints them.
  */
 import { readThreadStoreCounts, readThreads, type ClrThread } from '../../runtime/thread-store';
 import { parseArgs } from '../args';
@@ -7,14 +7,14 @@ import type { Command } from '../command';
 import { hexJson, left, p16Upper, right } from '../format';
 import type { Session } from '../session';
 
-/** The clrthreads command. */
+/** The clrthreads command (`threads` is dotnet-dump's OS thread list: os-threads.ts). */
 export const threadsCommand: Command = {
-  name: 'threads',
-  aliases: ['clrthreads'],
+  name: 'clrthreads',
+  aliases: [],
   summary: 'List managed threads (dead ones show XXXX), with the ThreadStore counts',
-  usage: 'threads [-live]',
+  usage: 'clrthreads [-live]',
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('threads', args, ['live'], []);
+    const opts = parseArgs('clrthreads', args, ['live'], []);
     const rt = session.runtime;
     const counts = readThreadStoreCounts(rt);
     const osThreads = new Map(session.dump.threads.map((t, i) => [t.tid, i]));

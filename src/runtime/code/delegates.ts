@@ -134,17 +134,21 @@ export class DelegateReader {
         found.set(md.metadata.getFieldName(f.token), f.offset + 8);
       }
     }
-    const get = (name: string): number => {
-      const v = found.get(name);
-      if (v === undefined) throw new LayoutCheckError(`System.Delegate has no field ${name} in this runtime`);
-      return v;
+    const get = (...names: string[]): number => {
+      for (const name of names) {
+        const v = found.get(name);
+        if (v !== undefined) return v;
+      }
+      throw new LayoutCheckError(`System.Delegate has no field ${names.join(' or ')} in this runtime`);
     };
+    // .NET 11 folds MulticastDelegate's two fields into Delegate: `_helperObject` holds what `_invocationList` held
+    // (the invocation list of a multicast delegate) and `_extraData` what `_invocationCount` held.
     return {
       target: get('_target'),
       methodPtr: get('_methodPtr'),
       methodPtrAux: get('_methodPtrAux'),
-      invocationList: get('_invocationList'),
-      invocationCount: get('_invocationCount'),
+      invocationList: get('_invocationList', '_helperObject'),
+      invocationCount: get('_invocationCount', '_extraData'),
     };
   }
 }

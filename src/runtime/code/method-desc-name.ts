@@ -5,6 +5,7 @@
  * Names come from `runtime/method-desc.ts` (MethodDescReader.name); this file keeps what the code commands read
  * beyond it (native-code and non-vtable slot addresses, tiering flags) and SOS's `!Unknown` fallback.
  */
+import { MethodDescSizes } from '../method-desc-sizes';
 import { DumpsleuthError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import type { MethodTableReader } from '../method-table';
@@ -48,15 +49,15 @@ export interface MethodDescInfo {
 export class MethodDescNames {
   private readonly infos = new Map<number, MethodDescInfo>();
   private readonly names = new Map<number, string>();
-  private readonly sizeTable: number;
+  private readonly sizes: MethodDescSizes;
 
   constructor(
-    private readonly rt: DotNetRuntime,
+    rt: DotNetRuntime,
     private readonly mts: MethodTableReader,
     private readonly modules: ModuleReader,
     types: TypeNameResolver,
   ) {
-    this.sizeTable = rt.descriptor.global('MethodDescSizeTable');
+    this.sizes = MethodDescSizes.of(rt);
     this.reader = new MethodDescReader(rt, mts, types, modules);
   }
 
@@ -104,7 +105,6 @@ export class MethodDescNames {
    * validates it against its whole chunk. */
   private decode(md: number): MethodDescInfo {
     const base = this.reader.read(md);
-    const m = this.rt.memory;
     const { flags, flags3 } = base;
     return {
       address: md,
@@ -119,9 +119,8 @@ export class MethodDescNames {
       isEligibleForTiering: (flags3 & FLAGS3_ELIGIBLE_FOR_TIERING) !== 0,
       hasStableEntryPoint: (flags3 & FLAGS3_HAS_STABLE_ENTRY_POINT) !== 0,
       hasPrecode: (flags3 & FLAGS3_HAS_PRECODE) !== 0,
-      // s_ClassificationSizeTable[flags & (classification|HasNonVtableSlot|MethodImpl)] is the size before the native-code slot.
-      nativeCodeSlot: (flags & FLAGS_HAS_NATIVE_CODE_SLOT) !== 0 ? md + m.readU8(this.sizeTable + (flags % 32)) : 0,
-      nonVtableSlot: (flags & FLAGS_NON_VTABLE_SLOT) !== 0 ? md + m.readU8(this.sizeTable + (flags % 8)) : 0,
+      nativeCodeSlot: (flags & FLAGS_HAS_NATIVE_CODE_SLOT) !== 0 ? md + this.sizes.nativeCodeSlotOffset(flags) : 0,
+      nonVtableSlot: (flags & FLAGS_NON_VTABLE_SLOT) !== 0 ? md + this.sizes.nonVtableSlotOffset(flags) : 0,
       methodInstantiation: base.methodInstantiation,
     };
   }

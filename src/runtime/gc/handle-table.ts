@@ -77,14 +77,22 @@ const Seg = { rgAllocation: 0x1e0, rgBlockType: 0x618, rgUserData: 0x690, rgTail
 /** Order in which SOS's DAC handle walker lists kinds (daccess.cpp default type list first, then the rest). */
 const KIND_ORDER = [0, 1, 2, 3, 6, 8, 5, 7, 9, 10, 11, 4];
 
-/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them.
- * @throws LayoutCheckError when a table or segment fails its checks; LimitExceededError on runaway lists. */
-export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars): GcHandle[] {
+/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them. A table,
+ * segment or handle that fails its checks costs only itself: it is skipped and described in `problems`.
+ * @throws LayoutCheckError when not even the global handle table validates; LimitExceededError on runaway lists. */
+export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: string[] = []): GcHandle[] {
   const m = rt.memory;
   const out: GcHandle[] = [];
   let map = vars.handleTableMap;
   let bucketBase = 0;
   const seenMaps = new Set<number>();
+  // Every bucket has the same number of slots (objecthandle.cpp getNumberOfSlots(): 1 on workstation GC, the
+  // processor count at startup on server GC). .NET 10 records that count nowhere the DAC reads (the 11.0 fix adds
+  // GcDacVars.g_totalCpuCount), so the global bucket's slots are probed until one is null or does not validate, and
+  // every other bucket is then read with exactly that count.
+  let slotCount: number | undefined = vars.isServer ? undefined : 1;
+  let tablesRead = 0;
+  let badHandles = 0;
   while (map !== 0) {
     if (seenMaps.has(map) || seenMaps.size >= MAX_MAPS) throw new LimitExceededError('the handle table map list does not end');
     seenMaps.add(map);
@@ -92,92 +100,142 @@ export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars): GcHandle[] {
     for (let i = 0; i < TABLE_MAP_SIZE && buckets !== 0; i++) {
       const bucket = m.readPointer(buckets + i * 8);
       if (bucket === 0) continue;
-      const tables = m.readPointer(bucket);
-      // Workstation GC has one table per bucket; server GC one per processor, and .NET 10 records the count
-      // nowhere, so walk until a slot is null or does not validate (gc-net10.md §5.1).
-      const maxSlots = vars.isServer ? MAX_SLOTS : 1;
-      for (let j = 0; j < maxSlots; j++) {
-        if (!m.isMapped(tables + j * 8, 8)) break;
-        // Past the last slot lies unrelated memory: a word that cannot be a pointer ends the walk.
-        if (m.readU32(tables + j * 8 + 4) >= 0x200000) break;
-        const table = m.readPointer(tables + j * 8);
-        if (table === 0) break;
-        const layout = detectLayout(rt, table);
-        if (layout === undefined) {
-          if (j === 0) throw new LayoutCheckError(`handle table 0x${table.toString(16)} (bucket ${bucketBase + i}) does not validate`);
-          break;
-        }
-        readTable(rt, table, layout, bucketBase + i, j, out);
+      const tables = tryPointer(rt, bucket);
+      if (tables === undefined || tables === 0) {
+        problems.push(`handle bucket ${bucketBase + i} at 0x${bucket.toString(16)} is unreadable; its handles are not listed`);
+        continue;
       }
+      const probing = slotCount === undefined;
+      const limit = slotCount ?? MAX_SLOTS;
+      let j = 0;
+      for (; j < limit; j++) {
+        const table = tryPointer(rt, tables + j * 8);
+        const layout = table === undefined || table === 0 ? undefined : detectLayout(rt, table);
+        if (table === undefined || layout === undefined) {
+          // Probing: past the last slot lies unrelated memory, which ends the walk.
+          if (probing && j > 0) break;
+          problems.push(`handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate; its handles are not listed`);
+          continue;
+        }
+        if (table === 0) {
+          if (probing) break;
+          continue;
+        }
+        badHandles += readTable(rt, table, layout, bucketBase + i, j, out, problems);
+        tablesRead++;
+      }
+      if (probing) slotCount = Math.max(1, j);
     }
-    map = m.readPointer(map + 8);
+    map = tryPointer(rt, map + 8) ?? 0;
     bucketBase += TABLE_MAP_SIZE;
   }
+  if (tablesRead === 0) throw new LayoutCheckError(`no handle table validates (handle table map at 0x${vars.handleTableMap.toString(16)})`);
+  if (badHandles > 0) problems.push(`${badHandles} handles skipped: their value is not an address`);
   return out;
+}
+
+function tryPointer(rt: DotNetRuntime, address: number): number | undefined {
+  try {
+    return rt.memory.readPointer(address);
+  } catch {
+    return undefined;
+  }
 }
 
 function detectLayout(rt: DotNetRuntime, table: number): SegmentLayout | undefined {
   const m = rt.memory;
   if (table % 8 !== 0 || !m.isMapped(table, 0x40)) return undefined;
   for (const layout of LAYOUTS) {
-    const seg = m.readPointer(table + layout.segmentListInTable);
-    if (seg === 0 || seg % HANDLE_SEGMENT_SIZE !== 0 || !m.isMapped(seg + layout.handleTable, 8)) continue;
-    if (m.readPointer(seg + layout.handleTable) === table) return layout;
+    // Any word here may be unrelated native memory (a probe past the last slot): unreadable means "not a table".
+    const seg = tryPointer(rt, table + layout.segmentListInTable);
+    if (seg === undefined || seg === 0 || seg % HANDLE_SEGMENT_SIZE !== 0 || !m.isMapped(seg + layout.handleTable, 8)) continue;
+    if (tryPointer(rt, seg + layout.handleTable) === table) return layout;
   }
   return undefined;
 }
 
-function readTable(rt: DotNetRuntime, table: number, layout: SegmentLayout, bucket: number, slot: number, out: GcHandle[]): void {
+/** Reads one table's segments; a segment that fails its checks ends that table's list with a problem (the chain
+ * past it cannot be trusted). Returns how many handles held a value that is not an address. */
+function readTable(rt: DotNetRuntime, table: number, layout: SegmentLayout, bucket: number, slot: number, out: GcHandle[], problems: string[]): number {
   const m = rt.memory;
-  const dataBlockType = layout.types - 1;
   let seg = m.readPointer(table + layout.segmentListInTable);
-  let count = 0;
+  const seen = new Set<number>();
+  let bad = 0;
   while (seg !== 0) {
-    if (++count > MAX_SEGMENTS) throw new LimitExceededError(`handle table 0x${table.toString(16)} has more than ${MAX_SEGMENTS} segments`);
-    if (seg % HANDLE_SEGMENT_SIZE !== 0 || m.readPointer(seg + layout.handleTable) !== table) {
-      throw new LayoutCheckError(`handle segment 0x${seg.toString(16)} does not point back to its table 0x${table.toString(16)}`);
+    if (seen.has(seg)) {
+      problems.push(`handle table 0x${table.toString(16)}: its segment list returns to 0x${seg.toString(16)}; the walk stops there`);
+      break;
     }
-    const emptyLine = m.readU8(seg + layout.emptyLine);
-    if (emptyLine > BLOCKS_PER_SEGMENT) throw new LayoutCheckError(`handle segment 0x${seg.toString(16)} has empty line ${emptyLine}`);
-    const header = m.read(seg, HANDLE_HEADER_SIZE).slice();
-    for (const type of KIND_ORDER) {
-      if (type >= dataBlockType) continue;
-      const tail = header[Seg.rgTail + type]!;
-      if (tail === BLOCK_INVALID) continue;
-      if (tail >= emptyLine) throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: type ${type} chain starts past the used blocks`);
-      // The chain is circular: the tail's successor is the head.
-      const head = header[Seg.rgAllocation + tail]!;
-      let block = head;
-      let steps = 0;
-      do {
-        if (block >= emptyLine || ++steps > BLOCKS_PER_SEGMENT) {
-          throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: type ${type} block chain is broken`);
-        }
-        if (header[Seg.rgBlockType + block] !== type) {
-          throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: block ${block} on the type ${type} chain has type ${header[Seg.rgBlockType + block]}`);
-        }
-        readBlock(rt, seg, header, block, type, bucket, slot, out);
-        block = header[Seg.rgAllocation + block]!;
-      } while (block !== head);
+    seen.add(seg);
+    if (seen.size > MAX_SEGMENTS) throw new LimitExceededError(`handle table 0x${table.toString(16)} has more than ${MAX_SEGMENTS} segments`);
+    const before = out.length;
+    try {
+      bad += readSegment(rt, table, layout, seg, bucket, slot, out);
+      seg = m.readPointer(seg + layout.nextSegment);
+    } catch (e) {
+      if (e instanceof LimitExceededError) throw e;
+      out.length = before;
+      problems.push(`handle segment 0x${seg.toString(16)} of table 0x${table.toString(16)}: ${(e as Error).message}; its handles and any later segments are not listed`);
+      break;
     }
-    seg = m.readPointer(seg + layout.nextSegment);
   }
+  return bad;
 }
 
-function readBlock(rt: DotNetRuntime, seg: number, header: Uint8Array, block: number, type: number, bucket: number, slot: number, out: GcHandle[]): void {
+function readSegment(rt: DotNetRuntime, table: number, layout: SegmentLayout, seg: number, bucket: number, slot: number, out: GcHandle[]): number {
+  const m = rt.memory;
+  const dataBlockType = layout.types - 1;
+  let bad = 0;
+  if (seg % HANDLE_SEGMENT_SIZE !== 0 || m.readPointer(seg + layout.handleTable) !== table) {
+    throw new LayoutCheckError(`handle segment 0x${seg.toString(16)} does not point back to its table 0x${table.toString(16)}`);
+  }
+  const emptyLine = m.readU8(seg + layout.emptyLine);
+  if (emptyLine > BLOCKS_PER_SEGMENT) throw new LayoutCheckError(`handle segment 0x${seg.toString(16)} has empty line ${emptyLine}`);
+  const header = m.read(seg, HANDLE_HEADER_SIZE).slice();
+  for (const type of KIND_ORDER) {
+    if (type >= dataBlockType) continue;
+    const tail = header[Seg.rgTail + type]!;
+    if (tail === BLOCK_INVALID) continue;
+    if (tail >= emptyLine) throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: type ${type} chain starts past the used blocks`);
+    // The chain is circular: the tail's successor is the head.
+    const head = header[Seg.rgAllocation + tail]!;
+    let block = head;
+    let steps = 0;
+    do {
+      if (block >= emptyLine || ++steps > BLOCKS_PER_SEGMENT) {
+        throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: type ${type} block chain is broken`);
+      }
+      if (header[Seg.rgBlockType + block] !== type) {
+        throw new LayoutCheckError(`handle segment 0x${seg.toString(16)}: block ${block} on the type ${type} chain has type ${header[Seg.rgBlockType + block]}`);
+      }
+      bad += readBlock(rt, seg, header, block, type, bucket, slot, out);
+      block = header[Seg.rgAllocation + block]!;
+    } while (block !== head);
+  }
+  return bad;
+}
+
+function readBlock(rt: DotNetRuntime, seg: number, header: Uint8Array, block: number, type: number, bucket: number, slot: number, out: GcHandle[]): number {
   const m = rt.memory;
   const first = seg + HANDLE_HEADER_SIZE + block * HANDLES_PER_BLOCK * 8;
   const userBlock = header[Seg.rgUserData + block]!;
   const kind = HANDLE_KIND_NAMES[type]!;
+  let bad = 0;
   for (let k = 0; k < HANDLES_PER_BLOCK; k++) {
     const address = first + k * 8;
     // Free and cached handles hold null; SOS counts only non-null ones.
     const lo = m.readU32(address);
     const hi = m.readU32(address + 4);
     if (lo === 0 && hi === 0) continue;
-    const target = m.readPointer(address);
+    // A handle whose value cannot be an address costs that handle only (counted by the caller).
+    if (hi >= 0x200000) {
+      bad++;
+      continue;
+    }
+    const target = hi * 0x100000000 + lo;
     let secondary = 0;
-    if (userBlock !== BLOCK_INVALID) secondary = m.readPointer(seg + HANDLE_HEADER_SIZE + (userBlock * HANDLES_PER_BLOCK + k) * 8);
+    if (userBlock !== BLOCK_INVALID) secondary = tryPointer(rt, seg + HANDLE_HEADER_SIZE + (userBlock * HANDLES_PER_BLOCK + k) * 8) ?? 0;
     out.push({ address, kind, type, target, secondary, bucket, slot });
   }
+  return bad;
 }

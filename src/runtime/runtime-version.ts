@@ -1,0 +1,106 @@
+/**
+ * The runtime's version, read from the runtime itself so that self-contained and single-file apps (whose libcoreclr
+ * is not in a shared-framework folder) report it too.
+ */
+import type { MemoryReader } from '../dump/memory-reader';
+
+/** Where the version came from, best first. */
+export type RuntimeVersionSource = 'descriptor' | 'version-string' | 'folder';
+
+/** The runtime's product version ("10.0.15") and, when libcoreclr's version string was found, its file version and commit. */
+export interface RuntimeVersionInfo {
+  readonly version: string;
+  readonly source: RuntimeVersionSource;
+  /** libcoreclr's file version, e.g. "10.0.1526.53008". */
+  readonly fileVersion?: string;
+  readonly commit?: string;
+}
+
+const MARKER = Buffer.from('@(#)Version ', 'latin1');
+const SCAN_CHUNK = 1 << 20;
+const PAGE = 4096;
+/** libcoreclr.so is about 8 MiB; a range far larger is not a module we should scan byte by byte. */
+const MAX_SCAN = 64 << 20;
+
+/** Reads constant image bytes (relocated as the loader would) that the dump left out; throws when it cannot. */
+export type ImageBytesReader = (address: number, length: number) => Uint8Array;
+
+/**
+ * Finds libcoreclr's `@(#)Version <file version> @Commit: <hash>` string (VERSION_STRING, stamped into every
+ * runtime build) in the module's pages. It sits in writable .data, which heap dumps leave out when never written:
+ * those pages come from `imageBytes` (the same image file, build id checked). Undefined when neither has it.
+ */
+export function findCoreclrVersionString(memory: MemoryReader, start: number, end: number, imageBytes?: ImageBytesReader): { fileVersion: string; commit?: string } | undefined {
+  if (end - start > MAX_SCAN) end = start + MAX_SCAN;
+  const readAt = (at: number, length: number): Uint8Array => {
+    const inDump = memory.readUpTo(at, length);
+    if (inDump.length > 0 || imageBytes === undefined) return inDump;
+    try {
+      return imageBytes(at, Math.min(length, PAGE - (at % PAGE)));
+    } catch {
+      return new Uint8Array(0);
+    }
+  };
+  for (let at = start; at < end; ) {
+    const chunk = readAt(at, Math.min(SCAN_CHUNK, end - at));
+    if (chunk.length === 0) {
+      at = (Math.floor(at / PAGE) + 1) * PAGE;
+      continue;
+    }
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const hit = buf.indexOf(MARKER);
+    if (hit >= 0) {
+      const bytes = Buffer.concat([Buffer.from(buf.subarray(hit)), Buffer.from(readAt(at + chunk.length, 160))]);
+      const m = /^@\(#\)Version (\d+\.\d+\.\d+\.\d+)(?: @Commit: ([0-9a-f]{7,40}))?/.exec(bytes.subarray(0, 160).toString('latin1'));
+      if (m !== null) return m[2] === undefined ? { fileVersion: m[1]! } : { fileVersion: m[1]!, commit: m[2] };
+    }
+    // Step back a little so a marker split between two chunks is still found.
+    at += chunk.length > MARKER.length ? chunk.length - MARKER.length : chunk.length;
+  }
+  return undefined;
+}
+
+/** The product version a runtime file version stands for: .NET stamps the build part as patch × 100 + a two-digit
+ * year (10.0.1526.x is 10.0.15, 11.0.26.x is 11.0.0). */
+export function productVersionFromFileVersion(fileVersion: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.\d+$/.exec(fileVersion);
+  if (m === null) return undefined;
+  return `${m[1]}.${m[2]}.${Math.floor(Number(m[3]) / 100)}`;
+}
+
+/** The shared-framework layout puts the version in the folder name: .../Microsoft.NETCore.App/10.0.12/libcoreclr.so. */
+export function versionFromCoreclrPath(path: string): string | undefined {
+  const m = /[\\/]Microsoft\.NETCore\.App[\\/]([0-9]+\.[0-9]+\.[0-9]+[^/\\]*)[\\/](libcoreclr\.so|coreclr\.dll)$/i.exec(path);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * The runtime's version: the descriptor's `RuntimeProductVersionString` (.NET 11), else the shared-framework folder
+ * name, else libcoreclr's own version string; undefined when none is readable.
+ */
+export function readRuntimeVersion(
+  memory: MemoryReader,
+  coreclr: { readonly path: string; readonly baseAddress: number; readonly endAddress: number },
+  descriptorVersion: string | undefined,
+  imageBytes?: ImageBytesReader,
+): RuntimeVersionInfo | undefined {
+  let stamp: { fileVersion: string; commit?: string } | undefined;
+  try {
+    stamp = findCoreclrVersionString(memory, coreclr.baseAddress, coreclr.endAddress, imageBytes);
+  } catch {
+    stamp = undefined;
+  }
+  const extra = stamp === undefined ? {} : stamp.commit === undefined ? { fileVersion: stamp.fileVersion } : { fileVersion: stamp.fileVersion, commit: stamp.commit };
+  if (descriptorVersion !== undefined && /^\d+\.\d+\.\d+/.test(descriptorVersion)) return { version: descriptorVersion, source: 'descriptor', ...extra };
+  const folder = versionFromCoreclrPath(coreclr.path);
+  if (folder !== undefined) return { version: folder, source: 'folder', ...extra };
+  const fromStamp = stamp === undefined ? undefined : productVersionFromFileVersion(stamp.fileVersion);
+  if (fromStamp !== undefined) return { version: fromStamp, source: 'version-string', ...extra };
+  return undefined;
+}
+
+/** The major version of "10.0.15", or undefined. */
+export function majorVersion(version: string | undefined): number | undefined {
+  const m = /^(\d+)\./.exec(version ?? '');
+  return m === null ? undefined : Number(m[1]);
+}

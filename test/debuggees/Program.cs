@@ -94,9 +94,15 @@ internal static class Program
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
+        // SelfDump.cs (Windows dumps made under Wine). Read before READY and called only when set: a first call after
+        // READY would catch the main thread in the JIT's prestub in the Linux dumps.
+        string? selfDump = Environment.GetEnvironmentVariable("DUMPSLEUTH_SELF_DUMP");
         Console.Out.WriteLine($"READY {Environment.ProcessId}");
         Console.Out.Flush();
-        SelfDump.RunIfRequested(); // SelfDump.cs: Windows dumps made under Wine
+        if (!string.IsNullOrEmpty(selfDump))
+        {
+            SelfDump.Run(selfDump);
+        }
         if (Environment.GetEnvironmentVariable("DUMPSLEUTH_EXIT_ON_STDIN_EOF") == "1")
         {
             using Stream stdin = Console.OpenStandardInput();

@@ -8,16 +8,11 @@ namespace Debuggees;
 
 internal static class SelfDump
 {
-    /// <summary>When DUMPSLEUTH_SELF_DUMP names a path: writes a full dump of this process there, prints "DUMPED
-    /// &lt;exit code&gt;" and exits with createdump's exit code. Otherwise returns at once.</summary>
+    /// <summary>Writes a full dump of this process to <paramref name="path"/> (the DUMPSLEUTH_SELF_DUMP variable), prints
+    /// "DUMPED &lt;exit code&gt;" and exits with createdump's exit code.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void RunIfRequested()
+    public static void Run(string path)
     {
-        string? path = Environment.GetEnvironmentVariable("DUMPSLEUTH_SELF_DUMP");
-        if (string.IsNullOrEmpty(path))
-        {
-            return;
-        }
         string createdump = Path.Combine(AppContext.BaseDirectory, "createdump.exe");
         var start = new ProcessStartInfo(createdump) { UseShellExecute = false };
         start.ArgumentList.Add("--full");

@@ -10,6 +10,10 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openDump } from '../../src/dump';
 import { DumpsleuthError } from '../../src/errors';
+import { Session } from '../../src/cli/session';
+import { forEachObject } from '../../src/heap/heap-walker';
+import { enumerateStackRoots } from '../../src/runtime/code/stack-roots';
+import { readThreads } from '../../src/runtime/thread-store';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
 import { runCli } from '../support/cli-runner';
@@ -22,6 +26,7 @@ interface Oracle {
   heapstat: { types: { mt: string; name: string; count: number; totalSize: number }[]; totalCount: number; totalSize: number };
   handles: { kinds: Record<string, number>; objectsByMt: Record<string, number> };
   stacks: { osId: number; managedId: number; frames: { sp: string; ip: string; method: string | null }[] }[];
+  stackroots: { osId: number; roots: { address: string; object: string; interior: boolean }[] }[];
   objects: { address: string; type: string | null; mt: string; size: number; fields: { name: string; offset: number; type: string | null; bytes: string }[] }[];
 }
 
@@ -40,15 +45,21 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
   for (const scenario of WINDOWS_SCENARIOS) {
     describe(scenario, () => {
       let dumpPath = '';
+      let publishDir = '';
       let oracle: Oracle;
       before(async () => {
         const d = await getWindowsDump(scenario);
         dumpPath = d.dumpPath;
+        publishDir = d.publishDir;
         oracle = JSON.parse(fs.readFileSync(d.oraclePath, 'utf8')) as Oracle;
       });
 
-      it('info names the format and the OS', () => {
-        const info = runDumpsleuth<{ format: string; os: string; architecture: string }>(dumpPath, ['info']);
+      it('info names the format, the OS and the runtime version the app was published with', () => {
+        const info = runDumpsleuth<{ format: string; os: string; architecture: string; runtimeVersion: string | null }>(dumpPath, ['info']);
+        const config = JSON.parse(fs.readFileSync(path.join(publishDir, 'Debuggees.runtimeconfig.json'), 'utf8')) as { runtimeOptions: { includedFrameworks: { name: string; version: string }[] } };
+        const framework = config.runtimeOptions.includedFrameworks.find((f) => f.name === 'Microsoft.NETCore.App');
+        assert.ok(framework, 'the self-contained publish names its runtime');
+        assert.equal(info.json.runtimeVersion, framework.version);
         assert.equal(info.json.format, 'minidump');
         assert.equal(info.json.os, 'windows');
         assert.equal(info.json.architecture, 'x64');
@@ -99,6 +110,46 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
           const expected = t.frames.map((f) => `${hex(f.sp)} ${hex(f.ip)} ${f.method ?? ''}`);
           const actual = (mine?.frames ?? []).filter((f) => f.kind === 'managed').map((f) => `${hex(f.sp)} ${hex(f.ip)} ${f.method ?? ''}`);
           assert.deepEqual(actual, expected, `thread 0x${t.osId.toString(16)}`);
+        }
+      });
+
+      it('precise stack roots (Windows x64 frames and GC info) equal ClrMD\'s: slot and object, per thread', () => {
+        const session = Session.open(dumpPath);
+        try {
+          const starts: number[] = [];
+          const ends: number[] = [];
+          forEachObject(session.heap, session.methodTables, session.runtime.memory, (address, _mt, size) => {
+            starts.push(address);
+            ends.push(address + size);
+          });
+          const containing = (v: number): number | undefined => {
+            let lo = 0;
+            let hi = starts.length - 1;
+            let found = -1;
+            while (lo <= hi) {
+              const mid = (lo + hi) >> 1;
+              if (starts[mid]! <= v) {
+                found = mid;
+                lo = mid + 1;
+              } else hi = mid - 1;
+            }
+            return found >= 0 && v < ends[found]! ? starts[found] : undefined;
+          };
+          const threads = readThreads(session.runtime);
+          let compared = 0;
+          for (const ot of oracle.stackroots) {
+            const t = threads.find((x) => x.osId === ot.osId);
+            const core = session.dump.threads.find((c) => c.tid === ot.osId);
+            assert.ok(t && core, `thread ${ot.osId} is in the dump and the thread store`);
+            const ours = enumerateStackRoots(session.runtime, t, core.registers, { containingObject: containing });
+            const mine = ours.roots.map((r) => `${r.location.kind === 'stack' ? hex(String(r.location.address)) : '0x0'} ${hex(String(r.object))}`).sort();
+            const theirs = ot.roots.filter((r) => BigInt(r.object) !== 0n).map((r) => `${hex(r.address)} ${hex(r.object)}`).sort();
+            assert.deepEqual(mine, theirs, `thread 0x${ot.osId.toString(16)}`);
+            compared += theirs.length;
+          }
+          assert.ok(compared >= 3, `only ${compared} roots compared`);
+        } finally {
+          session.close();
         }
       });
 

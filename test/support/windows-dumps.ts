@@ -20,6 +20,8 @@ export interface WindowsDump {
   readonly dumpPath: string;
   /** The oracle's JSON document (test/oracles/clrmd-win/Program.cs). */
   readonly oraclePath: string;
+  /** The debuggee's win-x64 publish folder (its runtimeconfig.json names the runtime version it carries). */
+  readonly publishDir: string;
   readonly cached: boolean;
   readonly captureMs: number;
 }
@@ -155,21 +157,33 @@ async function captureWindowsDump(scenario: string): Promise<WindowsDump> {
   const key = hashKey({ debuggees: debuggees.hash, scenario, rid: 'win-x64' }).slice(0, 16);
   const dumpPath = path.join(dumpCacheDir(), `win-${scenario}-full-${key}.dmp`);
   const oraclePath = `${dumpPath}.clrmd-win-${oracle.hash}.json`;
-  if (fs.existsSync(dumpPath) && fs.existsSync(oraclePath)) return { scenario, dumpPath, oraclePath, cached: true, captureMs: 0 };
+  if (fs.existsSync(dumpPath) && fs.existsSync(oraclePath)) return { scenario, dumpPath, oraclePath, publishDir: debuggees.dir, cached: true, captureMs: 0 };
   await ensurePrefix();
   return withFileLock(`${dumpPath}.lock`, async () => {
     if (!fs.existsSync(dumpPath)) {
       const partial = `${dumpPath}.partial`;
       fs.mkdirSync(path.dirname(dumpPath), { recursive: true });
-      fs.rmSync(partial, { force: true });
-      const run = await runProcess('wine', [path.join(debuggees.dir, 'Debuggees.exe'), scenario], {
-        env: { ...wineEnv(), DUMPSLEUTH_SELF_DUMP: winePath(partial) }, timeoutMs: 10 * 60_000,
-      });
-      // createdump.exe under Wine may fault while exiting after a complete dump: the dump itself is the judge.
-      const problem = checkMinidump(partial);
-      if (problem !== undefined) {
+      // One retry: Wine occasionally fails a first start in a fresh prefix.
+      for (let attempt = 1; ; attempt++) {
         fs.rmSync(partial, { force: true });
-        throw new CaptureError(`Windows dump of ${scenario} under Wine failed (${problem}; exit code ${run.code})`, tail(`${run.stdout}\n${run.stderr}`));
+        let run: { code: number | null; stdout: string; stderr: string } | undefined;
+        let failure: string | undefined;
+        try {
+          run = await runProcess('wine', [path.join(debuggees.dir, 'Debuggees.exe'), scenario], {
+            env: { ...wineEnv(), DUMPSLEUTH_SELF_DUMP: winePath(partial) }, timeoutMs: 5 * 60_000,
+          });
+        } catch (e) {
+          failure = e instanceof Error ? e.message : String(e);
+        }
+        // createdump.exe under Wine may fault while exiting after a complete dump: the dump itself is the judge.
+        const problem = failure ?? checkMinidump(partial);
+        if (problem === undefined) break;
+        // Whatever still runs in our prefix (a hung debuggee or createdump) goes with its wineserver.
+        await runProcess('wineserver', ['-k'], { env: wineEnv(), timeoutMs: 60_000 }).catch(() => undefined);
+        fs.rmSync(partial, { force: true });
+        if (attempt === 2) {
+          throw new CaptureError(`Windows dump of ${scenario} under Wine failed (${problem}; exit code ${run?.code ?? 'none'})`, tail(`${run?.stdout ?? ''}\n${run?.stderr ?? ''}`));
+        }
       }
       fs.renameSync(partial, dumpPath);
     }
@@ -177,14 +191,14 @@ async function captureWindowsDump(scenario: string): Promise<WindowsDump> {
       const out = `${oraclePath}.partial`;
       const run = await runProcess('wine', [
         path.join(oracle.dir, 'ClrmdWinOracle.exe'), winePath(path.join(debuggees.dir, 'mscordaccore.dll')), winePath(dumpPath), winePath(out),
-      ], { env: wineEnv(), timeoutMs: 10 * 60_000 });
+      ], { env: wineEnv(), timeoutMs: 5 * 60_000 });
       if (run.code !== 0 || !fs.existsSync(out)) {
         throw new CaptureError(`ClrMD under Wine failed on ${dumpPath} (exit code ${run.code})`, tail(`${run.stdout}\n${run.stderr}`));
       }
       JSON.parse(fs.readFileSync(out, 'utf8'));
       fs.renameSync(out, oraclePath);
     }
-    return { scenario, dumpPath, oraclePath, cached: false, captureMs: Date.now() - started };
+    return { scenario, dumpPath, oraclePath, publishDir: debuggees.dir, cached: false, captureMs: Date.now() - started };
   });
 }
 

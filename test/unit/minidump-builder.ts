@@ -35,6 +35,8 @@ export interface MinidumpSpec {
   readonly memory32?: readonly MemorySpec[];
   /** Overrides the Memory64List's range count (hostile input). */
   readonly memory64Count?: number;
+  /** An ExceptionStream naming the thread that raised it. */
+  readonly exception?: { readonly threadId: number; readonly code: number; readonly address: number };
 }
 
 const CONTEXT_OFFSETS: Record<string, number> = {
@@ -53,7 +55,7 @@ export function buildMinidump(spec: MinidumpSpec): Buffer {
     return at;
   };
   const streams: { type: number; rva: number; size: number }[] = [];
-  const streamCount = 6;
+  const streamCount = spec.exception === undefined ? 6 : 7;
   place(Buffer.alloc(32));
   const dirAt = place(Buffer.alloc(12 * streamCount));
 
@@ -132,6 +134,14 @@ export function buildMinidump(spec: MinidumpSpec): Buffer {
     place(m.bytes);
   });
   streams.push({ type: 9, rva: m64At, size: m64List.length });
+
+  if (spec.exception !== undefined) {
+    const e = Buffer.alloc(168);
+    e.writeUInt32LE(spec.exception.threadId, 0);
+    e.writeUInt32LE(spec.exception.code, 8);
+    e.writeBigUInt64LE(BigInt(spec.exception.address), 24);
+    streams.push({ type: 6, rva: place(e), size: e.length });
+  }
 
   const file = Buffer.concat(chunks);
   file.writeUInt32LE(0x504d444d, 0);

@@ -77,6 +77,15 @@ test('a PE header whose timestamp differs from the module list is reported', () 
   }
 });
 
+test('the thread of the exception stream comes first, as the crashing thread of a core does', () => {
+  const dump = openDump(writeTemp('exception.dmp', buildMinidump({ ...validSpec(), exception: { threadId: 0x2b8, code: 0xc0000005, address: 0x180002000 } })));
+  try {
+    assert.deepEqual(dump.threads.map((t) => t.tid), [0x2b8, 0x1a4]);
+  } finally {
+    dump.close();
+  }
+});
+
 test('a minidump cut inside its memory keeps what it holds and says it is truncated', () => {
   const bytes = buildMinidump(validSpec());
   const dump = openDump(writeTemp('cut.dmp', bytes.subarray(0, bytes.length - 0x1000)));

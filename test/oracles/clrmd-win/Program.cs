@@ -7,6 +7,8 @@
 //   heapstat  per-MethodTable counts and sizes over heap.EnumerateObjects() (free objects included)
 //   handles   per-kind counts and per-MethodTable object counts of runtime.EnumerateHandles()
 //   stacks    each live thread's EnumerateStackTrace(): managed frames (sp, ip, method signature)
+//   stackroots each live thread's EnumerateStackRoots() (what SOS's gcroot uses): slot address (0 for a register)
+//             and the object (interior pointers resolved to their object)
 //   objects   samples (the first object of each of the first 60 MethodTables in heap order,
 //             and of every MethodTable outside System.*): type, MethodTable, size and
 //             every instance field's offset and raw bytes
@@ -41,6 +43,7 @@ internal static class Program
                 ["heapstat"] = HeapStat(runtime.Heap),
                 ["handles"] = Handles(runtime),
                 ["stacks"] = Stacks(runtime),
+                ["stackroots"] = StackRoots(runtime),
                 ["objects"] = Objects(dataTarget, runtime.Heap, Samples(runtime.Heap)),
             };
             File.WriteAllText(args[2], result.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
@@ -131,6 +134,22 @@ internal static class Program
                 });
             }
             array.Add(new JsonObject { ["osId"] = thread.OSThreadId, ["managedId"] = thread.ManagedThreadId, ["frames"] = frames });
+        }
+        return array;
+    }
+
+    private static JsonNode StackRoots(ClrRuntime runtime)
+    {
+        var array = new JsonArray();
+        foreach (ClrThread thread in runtime.Threads)
+        {
+            if (!thread.IsAlive || thread.OSThreadId == 0) continue;
+            var roots = new JsonArray();
+            foreach (ClrStackRoot root in thread.EnumerateStackRoots())
+            {
+                roots.Add(new JsonObject { ["address"] = Hex(root.Address), ["object"] = Hex(root.Object.Address), ["interior"] = root.IsInterior });
+            }
+            array.Add(new JsonObject { ["osId"] = thread.OSThreadId, ["roots"] = roots });
         }
         return array;
     }

@@ -64,7 +64,7 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
         assert.ok(m, 'SOS prints the runtime version');
         const version = `${m[1]}.${m[2]}.${Math.floor(Number(m[3]) / 100)}`;
         assert.equal(`net${m[1]}.${m[2]}`, entry.runtimePack, 'the dump is of the framework asked for');
-        const commands = [['threads'], ['dumpheap', '-stat'], ['gchandles', '-stat'], ['clrstack', '-all'], ['analyze'], ['eeheap', '-gc']];
+        const commands = [['clrthreads'], ['dumpheap', '-stat'], ['gchandles', '-stat'], ['clrstack', '-all'], ['analyze'], ['eeheap', '-gc']];
         if (entry.runtimePack === 'net9.0') {
           // info describes the runtime (exact version, not supported); every other command is refused by name.
           const info = await runCli([dump.dumpPath, '--json', 'info']);

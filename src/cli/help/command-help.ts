@@ -205,7 +205,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       ['-short', 'addresses only'],
       ['-allReady', 'only the objects ready for finalization'],
       ['-detail', 'accepted as in SOS; no effect yet'],
-      ['-summary', 'the per-heap summary only'],
+      ['-summary', 'same as -stat'],
       ['-mt <MethodTable>', 'only objects of this MethodTable'],
     ],
     examples: ['finalizequeue -stat', 'fq -allReady'],

@@ -56,8 +56,15 @@ export const infoCommand: Command = {
         gcDacVars: hexJson(heap.vars.address),
         validForTraversal: heap.isValidForTraversal,
       };
-      json.gc = gc;
+      const sub = heap.gcSubDescriptor;
+      json.gc = {
+        ...gc,
+        subDescriptor: sub === undefined ? null : { address: hexJson(sub.address), contract: sub.contractVersion ?? null, types: sub.descriptor.types.size, globals: sub.descriptor.globals.size, identifiers: sub.identifiers },
+      };
       lines.push(`GC:              ${gc.mode}, ${gc.layout}, ${gc.heapCount} heap${gc.heapCount === 1 ? '' : 's'}, ${gc.segments} regions/segments${gc.backgroundGC ? ', background GC' : ''}`);
+      if (sub !== undefined) {
+        lines.push(`GC descriptor:   GC ${sub.contractVersion ?? '?'}, ${sub.descriptor.types.size} types, ${sub.descriptor.globals.size} globals (${sub.identifiers.join(', ')}); agrees with g_dacTable`);
+      }
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;
       json.gc = { error: e.message };

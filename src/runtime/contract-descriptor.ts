@@ -42,6 +42,8 @@ export class ContractDescriptor {
      * Each version is its own algorithm (docs/design/datacontracts/), so versions are compared as strings, never ordered. */
     readonly contracts: ReadonlyMap<string, string>,
     readonly pointerData: readonly number[],
+    /** Sub-descriptor name (e.g. "GC") → address of the runtime variable that points at its contract descriptor. */
+    readonly subDescriptors: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   /** True when the struct or its pointer table came from libcoreclr.so on disk (heap dumps leave them out). */
@@ -180,7 +182,13 @@ export function parseContractDescriptorJson(text: string, pointerData: readonly 
     if (typeof val !== 'number' && typeof val !== 'string') throw new DumpFormatError(`contract descriptor contract ${name} has version ${JSON.stringify(val)}`);
     contracts.set(name, String(val));
   }
-  return new ContractDescriptor(address, version, baseline, types, globals, contracts, pointerData);
+  const subDescriptors = new Map<string, number>();
+  for (const [name, val] of Object.entries(isObject(root.subDescriptors) ? root.subDescriptors : {})) {
+    const g = parseGlobal(`subDescriptors.${name}`, val, pointerData);
+    if (g.kind !== 'number') throw new DumpFormatError(`contract descriptor sub-descriptor ${name} is not an address`);
+    subDescriptors.set(name, g.value);
+  }
+  return new ContractDescriptor(address, version, baseline, types, globals, contracts, pointerData, subDescriptors);
 }
 
 function parseGlobal(name: string, val: unknown, pointerData: readonly number[]): DescriptorGlobal {

@@ -35,6 +35,8 @@ export class DotNetRuntime {
     readonly coreclrBase: number,
     readonly descriptor: ContractDescriptor,
     readonly versionInfo: RuntimeVersionInfo | undefined,
+    /** Rebuilds constant image bytes heap dumps leave out (descriptors live in libcoreclr's writable data). */
+    readonly constantBytes?: ConstantBytesReader,
   ) {}
 
   /** The product version ("10.0.15"), read from the runtime itself when possible (see runtime-version.ts). */
@@ -76,7 +78,7 @@ export class DotNetRuntime {
     }
     const descriptor = readContractDescriptor(host.memory, sym.address, constantBytes);
     const info = readRuntimeVersion(host.memory, coreclr, descriptor.stringGlobal('RuntimeProductVersionString'), imageText ?? constantBytes);
-    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, info);
+    return new DotNetRuntime(host, host.memory, coreclr.path, coreclr.baseAddress, descriptor, info, constantBytes);
   }
 
   /** Resolves an exported symbol of libcoreclr.so, or undefined. */

@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Session } from '../../src/cli/session';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
+import { LayoutCheckError } from '../../src/errors';
+import { readGcDacVars } from '../../src/runtime/gc/gc-dac-vars';
+import { checkGcDacVarsAgainstSubDescriptor, readGcSubDescriptor } from '../../src/runtime/gc/gc-sub-descriptor';
 import { assertOneErrorLine, runCli } from '../support/cli-runner';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
@@ -107,6 +110,26 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
         assert.deepEqual(sosLines(runDumpsleuth(dump.dumpPath, ['clrthreads']).text), sos);
       });
       continue;
+    }
+
+    if (entry.runtimePack.startsWith('11.')) {
+      it(`${label}: the GC sub-descriptor agrees with g_dacTable, and a disagreement is a LayoutCheckError`, async () => {
+        const dump = await getDump(entry.scenario, entry);
+        const session = Session.open(dump.dumpPath);
+        try {
+          const sub = readGcSubDescriptor(session.runtime);
+          assert.ok(sub, 'the 11 runtime publishes a GC sub-descriptor');
+          assert.equal(sub.contractVersion, 'c1');
+          assert.deepEqual(sub.identifiers.slice(0, 2), [entry.serverGc ? 'server' : 'workstation', 'regions']);
+          const vars = readGcDacVars(session.runtime);
+          checkGcDacVarsAgainstSubDescriptor(vars, sub);
+          assert.throws(() => checkGcDacVarsAgainstSubDescriptor({ ...vars, isServer: !vars.isServer }, sub), LayoutCheckError);
+          assert.throws(() => checkGcDacVarsAgainstSubDescriptor({ ...vars, handleTableMap: vars.handleTableMap + 8 }, sub), LayoutCheckError);
+          assert.equal(session.heap.gcSubDescriptor?.address, sub.address, 'the heap was read with the check');
+        } finally {
+          session.close();
+        }
+      });
     }
 
     for (const command of ['dumpheap -stat', 'clrthreads', 'eeheap -gc']) {

@@ -85,14 +85,19 @@ export const infoCommand: Command = {
         validForTraversal: heap.isValidForTraversal,
       };
       const datas = heap.isServer && heap.vars.dynamicAdaptationMode === 1;
-      json.gc = { ...gc, datas };
+      const sub = heap.gcSubDescriptor;
+      const subDescriptor = sub === undefined ? null : { address: hexJson(sub.address), contract: sub.contractVersion ?? null, types: sub.descriptor.types.size, globals: sub.descriptor.globals.size, identifiers: sub.identifiers };
+      json.gc = { ...gc, datas, subDescriptor };
       lines.push(`GC:              ${gc.mode}${datas ? ' with DATAS (dynamic adaptation)' : ''}, ${gc.layout}, ${gc.heapCount} heap${gc.heapCount === 1 ? '' : 's'}, ${gc.segments} regions/segments${gc.backgroundGC ? ', background GC' : ''}`);
       if (heap.isServer) {
         const note = perCpuHandleNote(session, gc.heapCount);
         if (note) {
-          json.gc = { ...gc, datas, handleSlots: note.slots, handlesPastHeaps: note.past };
+          json.gc = { ...gc, datas, subDescriptor, handleSlots: note.slots, handlesPastHeaps: note.past };
           lines.push(`                 ${note.text}`);
         }
+      }
+      if (sub !== undefined) {
+        lines.push(`GC descriptor:   GC ${sub.contractVersion ?? '?'}, ${sub.descriptor.types.size} types, ${sub.descriptor.globals.size} globals (${sub.identifiers.join(', ')}); agrees with g_dacTable`);
       }
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;

@@ -6,6 +6,7 @@ import { LayoutCheckError, LimitExceededError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import { readThreads } from '../thread-store';
 import { GcHeapField, readGcDacVars, type GcDacVars } from './gc-dac-vars';
+import { checkGcDacVarsAgainstSubDescriptor, readGcSubDescriptor, type GcSubDescriptor } from './gc-sub-descriptor';
 
 /** Where a segment's objects belong. `frozen` is the NonGC heap (string literals and other frozen objects). */
 export type SegmentKind = 'gen0' | 'gen1' | 'gen2' | 'loh' | 'poh' | 'frozen' | 'ephemeral';
@@ -75,8 +76,14 @@ export class GcHeap {
   }
 
   /** Reads the heap shape. @throws LayoutCheckError / MissingRuntimeDataError / LimitExceededError. */
+  /** .NET 11's GC sub-descriptor, checked to agree with `vars` (undefined on 10). */
+  gcSubDescriptor: GcSubDescriptor | undefined;
+
   static read(rt: DotNetRuntime): GcHeap {
     const vars = readGcDacVars(rt);
+    // On 11 the GC describes itself too: both sources must agree before anything is walked.
+    const sub = readGcSubDescriptor(rt);
+    if (sub !== undefined) checkGcDacVarsAgainstSubDescriptor(vars, sub);
     const m = rt.memory;
     const heaps: GcHeapInfo[] = [];
     if (vars.isServer) {
@@ -153,7 +160,9 @@ export class GcHeap {
     for (const t of readThreads(rt)) contexts.push({ pointer: t.allocContextPointer, limit: t.allocContextLimit });
     const usable = contexts.filter((c) => c.pointer !== 0 && c.pointer < c.limit).sort((a, b) => a.pointer - b.pointer);
     const freeMt = rt.readGlobalPointer('FreeObjectMethodTable');
-    return new GcHeap(vars, heaps, segments, dedupe(usable), freeMt);
+    const heap = new GcHeap(vars, heaps, segments, dedupe(usable), freeMt);
+    heap.gcSubDescriptor = sub;
+    return heap;
   }
 }
 

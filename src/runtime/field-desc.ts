@@ -173,10 +173,12 @@ export class FieldTypeResolver {
     }
     let mt = 0;
     try {
-      // The runtime stores a pointer field as a native unsigned integer and a function pointer field as a native
-      // integer (SOS's MT column shows System.UIntPtr and System.IntPtr for them, seen on the ASP.NET Core dump).
+      // A loaded pointer or function-pointer TypeDesc reports System.UIntPtr / System.IntPtr as its MethodTable: SOS's
+      // MT column shows them for `void*` and `delegate*<...>` fields (ASP.NET Core dump), and 0 for a pointer to a
+      // type whose pointer TypeDesc was never loaded (`SocketEvent*` in SocketAsyncEngine). `void*` is always loaded
+      // by CoreLib; other pointer TypeDescs are not looked up (0, as before).
       const handle =
-        bare.kind === 'ptr'
+        bare.kind === 'ptr' && bare.element.kind === 'primitive' && bare.element.elementType === ElementType.Void
           ? this.primitiveHandle(ElementType.U)
           : bare.kind === 'fnptr'
             ? this.primitiveHandle(ElementType.I)

@@ -145,16 +145,20 @@ export function renderClrmd(n: TypeNameNode): string {
 }
 
 function renderClrmdDef(n: DefNode): string {
+  // The parser cannot read an argument that is an array of a generic instantiation with an array argument
+  // (`Func`1[[KeyValuePair`2[[…],[NuGetFramework[], …]][], …]]`, seen on an MSBuild node's dump: SOS prints the DAC
+  // text); `KeyValuePair<String, String>[]` as an argument it reads.
+  if (hasArrayOfGenericArg(n)) return renderDac(n);
   const arities = n.segments.map((seg) => Number(/`(\d+)$/.exec(seg)?.[1] ?? 0));
   const declared = arities.reduce((a, b) => a + b, 0);
   if (n.args.length === 0) {
     // An open definition: the parser invents T1..Tn per segment.
     let k = 0;
-    return n.segments.map((seg, i) => (arities[i] ? `${stripArity(seg)}<${Array.from({ length: arities[i]! }, () => `T${++k}`).join(', ')}>` : seg)).join('+');
+    return n.segments.map((seg, i) => (arities[i] ? `${escapeDacName(stripArity(seg))}<${Array.from({ length: arities[i]! }, () => `T${++k}`).join(', ')}>` : escapeDacName(seg))).join('+');
   }
   if (declared === 0) {
     const last = n.segments.length - 1;
-    return n.segments.map((seg, i) => (i === last ? `${seg}<${n.args.map(renderClrmd).join(', ')}>` : seg)).join('+');
+    return n.segments.map((seg, i) => (i === last ? `${escapeDacName(seg)}<${n.args.map(renderClrmd).join(', ')}>` : escapeDacName(seg))).join('+');
   }
   // The parser gives up on a mismatch and keeps the DAC text.
   if (declared !== n.args.length) return renderDac(n);
@@ -162,10 +166,11 @@ function renderClrmdDef(n: DefNode): string {
   return n.segments
     .map((seg, i) => {
       const arity = arities[i]!;
-      if (arity === 0) return seg;
+      // The parser keeps the DAC's escapes (`System-String\,T` in a compiler-generated iterator's name).
+      if (arity === 0) return escapeDacName(seg);
       const mine = n.args.slice(next, next + arity);
       next += arity;
-      return `${stripArity(seg)}<${mine.map(renderClrmd).join(', ')}>`;
+      return `${escapeDacName(stripArity(seg))}<${mine.map(renderClrmd).join(', ')}>`;
     })
     .join('+');
 }
@@ -182,6 +187,17 @@ export function renderDac(n: TypeNameNode): string {
 }
 
 type DefNode = Extract<TypeNameNode, { kind: 'def' }>;
+
+function hasArrayOfGenericArg(n: DefNode): boolean {
+  return n.args.some((a) => {
+    let e = a;
+    while (e.kind === 'array' || e.kind === 'pointer' || e.kind === 'byref') {
+      if (e.kind === 'array' && e.element.kind === 'def' && e.element.args.some((x) => x.kind === 'array')) return true;
+      e = e.element;
+    }
+    return e.kind === 'def' && hasArrayOfGenericArg(e);
+  });
+}
 
 /** What both styles share: Free, unknown types, type variables, and the array/pointer/byref wrappers. */
 function renderWrapped(n: TypeNameNode, render: (n: TypeNameNode) => string, renderDef: (n: DefNode) => string): string {

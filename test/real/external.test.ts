@@ -26,7 +26,8 @@ import { isStrongHandleKind } from '../../src/runtime/gc/handle-table';
 import { runClrmd } from '../support/clrmd';
 import { runClrmdExternal, type ExtraRoot } from '../support/clrmd-external';
 import { hexOf } from '../support/dumpsleuth';
-import { EXTERNAL_PLAN, getExternalDumps, type ExternalDump } from '../support/external-dumps';
+import { EXTERNAL_PLAN, getExternalDumps, getMiniDump, type ExternalDump } from '../support/external-dumps';
+import { assertOneErrorLine, runCli } from '../support/cli-runner';
 import { runCommand, sessionFor } from '../support/run-command';
 import { runSos, runSosMany } from '../support/sos';
 import { consoleFilter, parseDumpObj } from '../support/sos-object-parsers';
@@ -270,4 +271,16 @@ describe('external programs (issue 10)', { timeout: TIMEOUT }, () => {
       assert.deepEqual(serious, [], 'a healthy process has no warning or error findings');
     });
   }
+
+  it('a mini dump (no GC heap) gives the one-line explanation and exit code 1; a missing --image-path folder is an error', async () => {
+    const mini = await getMiniDump();
+    for (const command of [['dumpheap', '-stat'], ['gchandles'], ['analyze'], ['gcroot', '7f0000001000']]) {
+      const run = await runCli([mini, ...command]);
+      const line = assertOneErrorLine(run, command.join(' '));
+      assert.match(line, /this dump has no GC heap .*createdump --withheap/);
+      assert.equal(run.code, 1, `${command.join(' ')}: exit code`);
+    }
+    const run = await runCli(['--image-path', '/nonexistent-dumpsleuth-folder', mini, 'info']);
+    assert.match(assertOneErrorLine(run, '--image-path'), /--image-path \/nonexistent-dumpsleuth-folder: no such folder/);
+  });
 });

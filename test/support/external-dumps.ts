@@ -15,7 +15,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CaptureError, dumpCacheDir, cacheRoot, findDotnet, findRepoRoot, findRuntime, hashKey, hashSources, runProcess, runProcessChecked, tail, withFileLock, runtimeAt } from '../../src/capture';
+import { buildDebuggees, CaptureError, dumpCacheDir, cacheRoot, findDotnet, findRepoRoot, findRuntime, hashKey, hashSources, runProcess, runProcessChecked, tail, withFileLock, runtimeAt } from '../../src/capture';
 
 /** One dump of an external program. */
 export interface ExternalDump {
@@ -245,4 +245,32 @@ if (require.main === module) {
       console.error(e instanceof Error ? `${e.message}\n${(e as { details?: string }).details ?? ''}` : String(e));
       process.exitCode = 1;
     });
+}
+
+/** A mini dump (`createdump --normal`: the runtime's structures, no GC heap) of the `types` debuggee, cached by the
+ * debuggee sources and the runtime; for the "no GC heap" message. */
+export async function getMiniDump(): Promise<string> {
+  const build = await buildDebuggees();
+  const runtime = await findRuntime(10);
+  const key = hashKey({ v: 1, sources: build.sourceHash, runtime: runtime.version, kind: 'mini' }).slice(0, 16);
+  const dir = dumpCacheDir();
+  fs.mkdirSync(dir, { recursive: true });
+  const dumpPath = path.join(dir, `external-mini-types-${key}.dmp`);
+  if (fs.existsSync(dumpPath)) return dumpPath;
+  return withFileLock(`${dumpPath}.lock`, async () => {
+    if (fs.existsSync(dumpPath)) return dumpPath;
+    const dotnet = await findDotnet();
+    const child = spawn(dotnet, [build.assemblyPath, 'types'], { env: { ...process.env, DUMPSLEUTH_EXIT_ON_STDIN_EOF: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      const pid = await waitForLine(child, /^READY (\d+)/, 60_000);
+      const rt = runtimeOfProcess(pid) ?? runtime;
+      const temp = `${dumpPath}.tmp-${process.pid}`;
+      const r = await runProcess(rt.createdumpPath, ['--normal', '-f', temp, String(pid)], { timeoutMs: 5 * 60_000 });
+      if (r.code !== 0 || !fs.existsSync(temp)) throw new CaptureError(`createdump --normal of pid ${pid} failed`, tail(`${r.stdout}\n${r.stderr}`));
+      fs.renameSync(temp, dumpPath);
+      return dumpPath;
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 }

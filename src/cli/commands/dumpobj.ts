@@ -1,7 +1,9 @@
 /**
  * `dumpobj` (`do`): one object's type, size and every field with its value, in SOS's text (strike.cpp PrintObj).
  */
-import type { ObjectInfo } from '../../heap/object-reader';
+import { DumpsleuthError } from '../../errors';
+import type { ObjectInfo, ObjectReader } from '../../heap/object-reader';
+import type { MethodTableInfo } from '../../runtime/method-table';
 import { ElementType } from '../../runtime/metadata';
 import { addressArg, parseArgs } from '../args';
 import type { Command } from '../command';
@@ -67,6 +69,7 @@ export function describeObject(session: Session, obj: ObjectInfo, withFields: bo
       lines.push(`Content:     ${text}`);
     }
   } else {
+    if (name === 'System.RuntimeType') lines.push(...runtimeTypeLines(session, reader, mt, obj.address, json));
     lines.push(`File:        ${moduleFile(session, mt.module)}`);
   }
   if (mt.isString) {
@@ -90,5 +93,23 @@ export function moduleFile(session: Session, module: number): string {
     return session.modules.read(module).path || 'Unknown Module';
   } catch {
     return 'Unknown Module';
+  }
+}
+
+/** SOS names the type a System.RuntimeType stands for (its `m_handle`) when that is a MethodTable. */
+function runtimeTypeLines(session: Session, reader: ObjectReader, mt: MethodTableInfo, address: number, json: Record<string, unknown>): string[] {
+  try {
+    const row = reader.fieldRows(mt, address, false).find((r) => r.name === 'm_handle' && !r.fd.isStatic);
+    if (!row || row.address === 0) return [];
+    const handle = session.runtime.memory.readPointer(row.address);
+    // A TypeDesc handle (pointer, function pointer, generic variable) has its low bits set and no MethodTable.
+    if (handle === 0 || handle % 4 !== 0) return [];
+    const typeName = session.names.dacName(handle);
+    json.typeMT = hexJson(handle);
+    json.typeName = typeName;
+    return [`Type Name:   ${typeName}`, `Type MT:     ${p16(handle)}`];
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return [];
+    throw e;
   }
 }

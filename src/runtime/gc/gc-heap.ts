@@ -2,7 +2,7 @@
  * The GC heap's shape: heaps, their regions/segments per generation, and the allocation contexts a walk must skip.
  * Algorithm: dotnet/runtime docs/design/datacontracts/GC.md (EnumerateHeapSegments) on the `GcDacVars` path.
  */
-import { LayoutCheckError, LimitExceededError } from '../../errors';
+import { LayoutCheckError, LimitExceededError, MissingRuntimeDataError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import { readThreads } from '../thread-store';
 import { GcHeapField, readGcDacVars, type GcDacVars } from './gc-dac-vars';
@@ -160,6 +160,15 @@ export class GcHeap {
     for (const t of readThreads(rt)) contexts.push({ pointer: t.allocContextPointer, limit: t.allocContextLimit });
     const usable = contexts.filter((c) => c.pointer !== 0 && c.pointer < c.limit).sort((a, b) => a.pointer - b.pointer);
     const freeMt = rt.readGlobalPointer('FreeObjectMethodTable');
+    // A mini dump (createdump --normal, dotnet-dump collect --type Mini) has the runtime's structures but none of the
+    // objects: say so once instead of a warning per segment or a bare unmapped-address error.
+    const used = segments.filter((s) => s.end > s.start);
+    // (A mini dump may still hold the odd page of the heap that a stack or register pointed into.)
+    if (used.length > 0 && used.filter((s) => m.isMapped(s.start, 8)).length * 2 < used.length) {
+      throw new MissingRuntimeDataError(
+        'this dump has no GC heap (a mini dump?): take a heap dump (`dotnet-dump collect --type Heap`, `createdump --withheap`) or a full dump',
+      );
+    }
     const heap = new GcHeap(vars, heaps, segments, dedupe(usable), freeMt);
     heap.gcSubDescriptor = sub;
     return heap;

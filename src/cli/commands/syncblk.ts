@@ -36,7 +36,8 @@ export const syncblkCommand: Command = {
       let row = `${right(String(e.index), 5)} ${p16Upper(e.isFree ? 0 : e.syncBlock)}  ${right(String(e.monitorHeld), 11)} ${right(String(e.recursion), 9)} ${p16Upper(owner?.address ?? 0)} `;
       if (owner !== undefined) {
         const dbg = dbgIndex.get(owner.osId);
-        row += `${right(owner.osId.toString(16), 4)}${dbg === undefined ? ' XXX' : right(String(dbg), 4)} `;
+        // SOS prints the OS id unpadded (%x) and the debugger index in 4 columns.
+        row += `${owner.osId.toString(16)}${dbg === undefined ? ' XXX' : right(String(dbg), 4)} `;
       } else if (e.holdingThreadId !== 0) {
         session.warnings.push(`sync block ${e.index} is held by managed thread id ${e.holdingThreadId}, which is not in the ThreadStore`);
         row += ' orphaned ';

@@ -11,7 +11,7 @@ import { majorVersion, readRuntimeVersion, type RuntimeVersionInfo } from './run
 export interface RuntimeHost {
   readonly path: string;
   readonly memory: MemoryReader;
-  readonly modules: readonly { readonly path: string; readonly baseAddress: number; readonly endAddress: number }[];
+  readonly modules: readonly { readonly path: string; readonly baseAddress: number; readonly endAddress: number; readonly fileVersion?: string }[];
 }
 
 /** The dump is not of a .NET (CoreCLR) process. */

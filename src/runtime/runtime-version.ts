@@ -80,7 +80,7 @@ export function versionFromCoreclrPath(path: string): string | undefined {
  */
 export function readRuntimeVersion(
   memory: MemoryReader,
-  coreclr: { readonly path: string; readonly baseAddress: number; readonly endAddress: number },
+  coreclr: { readonly path: string; readonly baseAddress: number; readonly endAddress: number; readonly fileVersion?: string },
   descriptorVersion: string | undefined,
   imageBytes?: ImageBytesReader,
 ): RuntimeVersionInfo | undefined {
@@ -90,6 +90,8 @@ export function readRuntimeVersion(
   } catch {
     stamp = undefined;
   }
+  // A minidump's module list records coreclr.dll's file version (VS_FIXEDFILEINFO), which has no "@(#)Version" string.
+  if (stamp === undefined && coreclr.fileVersion !== undefined) stamp = { fileVersion: coreclr.fileVersion };
   const extra = stamp === undefined ? {} : stamp.commit === undefined ? { fileVersion: stamp.fileVersion } : { fileVersion: stamp.fileVersion, commit: stamp.commit };
   if (descriptorVersion !== undefined && /^\d+\.\d+\.\d+/.test(descriptorVersion)) return { version: descriptorVersion, source: 'descriptor', ...extra };
   const folder = versionFromCoreclrPath(coreclr.path);

@@ -100,8 +100,14 @@ public static class ReportWriter
 /// <summary>A System.Threading.Lock held by a thread that waits on something else.</summary>
 public static class InventoryLock
 {
+#if NET9_0_OR_GREATER
     public static readonly Lock s_inventory = new();
     public static readonly Lock s_released = new();
+#else
+    // The net8.0 publish (issue 11's refusal test) has no System.Threading.Lock; it never runs this scenario.
+    public static readonly object s_inventory = new();
+    public static readonly object s_released = new();
+#endif
     public static readonly ManualResetEventSlim s_neverSet = new(false);
     public static readonly ManualResetEventSlim s_held = new(false);
 

@@ -160,7 +160,12 @@ describe('external programs (issue 10)', { timeout: TIMEOUT }, () => {
       const { extras, clrmdCount } = await rootsAndExtras(dump.dumpPath);
       const clrmd = await runClrmdExternal(dump.dumpPath, 'live', extras);
       const ours = runCommand<StatJson>(dump.dumpPath, dumpheapCommand, ['-live', '-stat']);
-      assert.deepEqual(ours.warnings, []);
+      // A thread whose stack has a part the unwinder cannot decode precisely is scanned conservatively (README,
+      // Limits); the answer says so, and those stack roots are among the extras ClrMD is given, so the sets still
+      // compare exactly. Any other warning fails.
+      const conservative = /^liveness uses a conservative scan of thread stacks/;
+      assert.deepEqual(ours.warnings.filter((w) => !conservative.test(w)), []);
+      if (ours.warnings.length > 0) t.diagnostic(`warned: ${ours.warnings.join('; ')}`);
       const byMt = (rows: readonly { mt: string; count: number; totalSize: number }[]) => new Map(rows.map((r) => [hexOf(r.mt), `${r.count} ${r.totalSize}`]));
       assert.deepEqual(byMt(ours.json.types), byMt(clrmd.types));
       assert.equal(ours.json.totalCount, clrmd.totalCount);

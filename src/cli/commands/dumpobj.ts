@@ -78,7 +78,11 @@ export function describeObject(session: Session, obj: ObjectInfo, withFields: bo
     json.string = value;
   }
   if (withFields) {
-    const rows = reader.fieldRows(mt, obj.address, false);
+    let rows = reader.fieldRows(mt, obj.address, false);
+    // SOS prints "None" when the type has no instance fields (inherited included) and no statics of its own, even
+    // when a parent declares statics (GenericEqualityComparer<T> under EqualityComparer<T>.Default); with any field
+    // of its own it lists the parents' statics too.
+    if (!rows.some((r) => !r.fd.isStatic || r.fd.enclosingMT === mt.canonicalMT)) rows = [];
     lines.push('Fields:');
     if (rows.length === 0) lines.push('None');
     else lines.push(FIELD_TABLE_HEADER, ...fieldTableLines(session, rows));

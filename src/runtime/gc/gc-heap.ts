@@ -158,7 +158,9 @@ export class GcHeap {
       contexts.push({ pointer: m.readPointer(ctx), limit: m.readPointer(ctx + 8) });
     }
     for (const t of readThreads(rt)) contexts.push({ pointer: t.allocContextPointer, limit: t.allocContextLimit });
-    const usable = contexts.filter((c) => c.pointer !== 0 && c.pointer < c.limit).sort((a, b) => a.pointer - b.pointer);
+    // An exhausted context (pointer = limit) still owns the minimum object's worth of space after its limit: the walk
+    // steps over it like any other context instead of reading its zeros as an object with MethodTable 0.
+    const usable = contexts.filter((c) => c.pointer !== 0 && c.pointer <= c.limit).sort((a, b) => a.pointer - b.pointer);
     const freeMt = rt.readGlobalPointer('FreeObjectMethodTable');
     // A mini dump (createdump --normal, dotnet-dump collect --type Mini) has the runtime's structures but none of the
     // objects: say so once instead of a warning per segment or a bare unmapped-address error.

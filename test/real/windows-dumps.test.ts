@@ -17,7 +17,7 @@ import { readThreads } from '../../src/runtime/thread-store';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
 import { runCli } from '../support/cli-runner';
-import { getWindowsDump, windowsTierSkipReasonNow, WINDOWS_SCENARIOS } from '../support/windows-dumps';
+import { getWindowsDump, windowsTierSkipReasonNow, WINDOWS_LEAK_SCENARIOS, WINDOWS_SCENARIOS } from '../support/windows-dumps';
 
 const TIMEOUT = 20 * 60_000;
 
@@ -189,13 +189,16 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
     assert.equal(win[0]!.culprit?.method, 'Gateway.GatewayClientController.OnReceive(System.IAsyncResult)');
   });
 
-  it('analyze names the event-handler leak on the Windows dump of leak-event as on Linux', async () => {
-    const win = runDumpsleuth<AnalyzeJson>((await getWindowsDump('leak-event')).dumpPath, ['analyze']).json.findings.filter((f) => f.severity !== 'info');
-    const linux = runDumpsleuth<AnalyzeJson>((await getDump('leak-event')).dumpPath, ['analyze']).json.findings.filter((f) => f.severity !== 'info');
-    const summary = (fs: AnalyzeJson['findings']): string[] => fs.map((f) => `${f.rule} ${f.objectCount} ${f.culprit?.method}`);
-    assert.ok(linux.some((f) => f.rule === 'event-handler-leak'));
-    assert.deepEqual(summary(win), summary(linux));
-  });
+  for (const scenario of WINDOWS_LEAK_SCENARIOS) {
+    it(`analyze finds on the Windows dump of ${scenario} what it finds on the Linux dump (rule, count, culprit)`, async () => {
+      const win = runDumpsleuth<AnalyzeJson>((await getWindowsDump(scenario)).dumpPath, ['analyze']).json.findings.filter((f) => f.severity !== 'info');
+      const linux = runDumpsleuth<AnalyzeJson>((await getDump(scenario)).dumpPath, ['analyze']).json.findings.filter((f) => f.severity !== 'info');
+      const summary = (fs: AnalyzeJson['findings']): string[] => fs.map((f) => `${f.rule} ${f.objectCount} ${f.culprit?.method}`);
+      if (scenario === 'leak-event') assert.ok(linux.some((f) => f.rule === 'event-handler-leak'));
+      if (scenario !== 'leak-controls') assert.ok(linux.length > 0, 'the leak fires on Linux');
+      assert.deepEqual(summary(win), summary(linux));
+    });
+  }
 
   it('the program\'s own types have the same counts on the Windows and the Linux dumps', async () => {
     for (const scenario of WINDOWS_SCENARIOS) {

@@ -96,8 +96,12 @@ public static class LeakSupport
         if (waitForFinalizers)
             GC.WaitForPendingFinalizers();
         GC.Collect();
+        // As in Program.ReadyAndWait: the Windows self-dump (SelfDump.cs) is read before READY.
+        string? selfDump = Environment.GetEnvironmentVariable("DUMPSLEUTH_SELF_DUMP");
         Console.Out.WriteLine($"READY {Environment.ProcessId}");
         Console.Out.Flush();
+        if (!string.IsNullOrEmpty(selfDump))
+            Debuggees.SelfDump.Run(selfDump, exitByKill: !waitForFinalizers);
         if (Environment.GetEnvironmentVariable("DUMPSLEUTH_EXIT_ON_STDIN_EOF") == "1")
         {
             using Stream stdin = Console.OpenStandardInput();

@@ -11,7 +11,9 @@ internal static class SelfDump
     /// <summary>Writes a full dump of this process to <paramref name="path"/> (the DUMPSLEUTH_SELF_DUMP variable), prints
     /// "DUMPED &lt;exit code&gt;" and exits with createdump's exit code.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Run(string path)
+    /// <remarks><paramref name="exitByKill"/>: Environment.Exit waits for a finalizer thread that may be blocked forever
+    /// (leak-finalizer), so that scenario's process is killed once the dump is written.</remarks>
+    public static void Run(string path, bool exitByKill = false)
     {
         string createdump = Path.Combine(AppContext.BaseDirectory, "createdump.exe");
         var start = new ProcessStartInfo(createdump) { UseShellExecute = false };
@@ -22,6 +24,8 @@ internal static class SelfDump
         child.WaitForExit();
         Console.Out.WriteLine($"DUMPED {child.ExitCode}");
         Console.Out.Flush();
+        if (exitByKill)
+            Process.GetCurrentProcess().Kill();
         Environment.Exit(child.ExitCode);
     }
 }

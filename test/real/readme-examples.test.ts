@@ -11,6 +11,7 @@ import { openDump } from '../../src';
 import { runCli } from '../support/cli-runner';
 import { getDump } from '../support/dumps';
 import { readme } from '../support/readme';
+import { getWindowsDump, windowsTierSkipReasonNow } from '../support/windows-dumps';
 
 const TIMEOUT = 10 * 60_000;
 
@@ -47,6 +48,7 @@ function words(line: string): string[] {
 const DUMP_FOR: Record<string, () => Promise<string>> = {
   'hang.dmp': async () => (await getDump('hang', { dumpType: 'heap', serverGc: false })).dumpPath,
   'crash.dmp': async () => (await getDump('crash')).dumpPath,
+  'win-seed-apm-full.dmp': async () => (await getWindowsDump('seed-apm')).dumpPath,
 };
 
 /** A line with addresses and numbers made generic, for comparing the shape of two answers. */
@@ -102,6 +104,11 @@ describe('the README\'s command examples', { timeout: TIMEOUT }, () => {
         const find = DUMP_FOR[w];
         if (find === undefined) {
           t.skip(`the README dump ${w} has no scenario in DUMP_FOR of test/real/readme-examples.test.ts: add one`);
+          return;
+        }
+        const windowsSkip = w.startsWith('win-') ? windowsTierSkipReasonNow() : undefined;
+        if (windowsSkip !== undefined) {
+          t.skip(`Windows tier skipped: ${windowsSkip}`);
           return;
         }
         dumps.set(w, await find());

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDebuggees } from './build-debuggees';
 import { CaptureError } from './capture-error';
-import type { CapturedDump } from './capture-dump';
+import { readCachedDump, type CapturedDump } from './capture-dump';
 import { withFileLock } from './file-lock';
 import { findDotnet, findRuntime } from './find-dotnet';
 import { dumpCacheDir } from './paths';
@@ -34,15 +34,7 @@ export async function captureCrashDump(options: CrashCaptureOptions): Promise<Ca
   const metaPath = `${dumpPath}.json`;
   if (dumpPath.includes('%')) throw new CaptureError(`dump path ${dumpPath} contains '%', which createdump would expand`);
   fs.mkdirSync(cacheDir, { recursive: true });
-  const fromCache = (): CapturedDump | undefined => {
-    if (!fs.existsSync(dumpPath)) return undefined;
-    try {
-      const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as CapturedDump;
-      return { ...meta, dumpPath, sizeBytes: fs.statSync(dumpPath).size, cached: true };
-    } catch {
-      return undefined;
-    }
-  };
+  const fromCache = (): CapturedDump | undefined => readCachedDump(dumpPath);
   const hit = fromCache();
   if (hit !== undefined) return hit;
   return withFileLock(`${dumpPath}.lock`, async () => {

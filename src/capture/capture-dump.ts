@@ -103,15 +103,7 @@ export async function captureDump(options: CaptureOptions): Promise<CapturedDump
   if (dumpPath.includes('%')) throw new CaptureError(`dump path ${dumpPath} contains '%', which createdump would expand`);
   fs.mkdirSync(cacheDir, { recursive: true });
 
-  const fromCache = (): CapturedDump | undefined => {
-    if (options.force === true || !fs.existsSync(dumpPath)) return undefined;
-    try {
-      const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as CapturedDump;
-      return { ...meta, dumpPath, sizeBytes: fs.statSync(dumpPath).size, cached: true };
-    } catch {
-      return undefined;
-    }
-  };
+  const fromCache = (): CapturedDump | undefined => (options.force === true ? undefined : readCachedDump(dumpPath));
   const hit = fromCache();
   if (hit !== undefined) return hit;
   return withFileLock(`${dumpPath}.lock`, async () => {
@@ -256,6 +248,17 @@ export function runtimeOfProcess(pid: number): ReturnType<typeof runtimeAt> | un
     const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
     const match = /\s(\/\S*\/libcoreclr\.so)\s*$/m.exec(maps);
     return match === null ? undefined : runtimeAt(path.dirname(match[1]));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A cached dump and its metadata (`<dump>.json`), or undefined when either is missing or unreadable. */
+export function readCachedDump(dumpPath: string): CapturedDump | undefined {
+  if (!fs.existsSync(dumpPath)) return undefined;
+  try {
+    const meta = JSON.parse(fs.readFileSync(`${dumpPath}.json`, 'utf8')) as CapturedDump;
+    return { ...meta, dumpPath, sizeBytes: fs.statSync(dumpPath).size, cached: true };
   } catch {
     return undefined;
   }

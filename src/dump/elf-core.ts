@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { statDumpFile } from './dump-file-stat';
 import { ByteReader } from '../binary/byte-reader';
 import {
   ELFCLASS64, ELFDATA2LSB, ET_CORE, ET_DYN, ET_EXEC, ET_REL, NT_AUXV, NT_FILE, NT_PRPSINFO, NT_PRSTATUS, NT_SIGINFO,
@@ -151,15 +151,7 @@ export class ElfCore {
    * headers or notes are truncated; `LimitExceededError` when a count exceeds `limits`.
    */
   static open(path: string, limits: DumpLimits = DEFAULT_DUMP_LIMITS): ElfCore {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new DumpsleuthError(`no such file: ${path}`);
-      throw new DumpsleuthError(`cannot open ${path}: ${code ?? String(e)}`);
-    }
-    if (stat.isDirectory()) throw new DumpsleuthError(`${path} is a directory, not a core dump`);
+    const stat = statDumpFile(path, 'a core dump');
     if (!stat.isFile()) throw new DumpsleuthError(`${path} is not a regular file`);
     const file = new FileWindowCache(path);
     try {

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { statDumpFile } from './dump-file-stat';
 import { ByteReader } from '../binary/byte-reader';
 import {
   AMD64_CONTEXT_SIZE, decodeAmd64Context, decodeMinidumpDirectory, decodeMinidumpException, decodeMinidumpHeader,
@@ -167,15 +167,7 @@ export class Minidump {
    * `LimitExceededError` for hostile counts.
    */
   static open(path: string, limits: DumpLimits = DEFAULT_DUMP_LIMITS): Minidump {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new DumpsleuthError(`no such file: ${path}`);
-      throw new DumpsleuthError(`cannot open ${path}: ${code ?? String(e)}`);
-    }
-    if (stat.isDirectory()) throw new DumpsleuthError(`${path} is a directory, not a dump`);
+    statDumpFile(path, 'a dump');
     const file = new FileWindowCache(path);
     try {
       if (file.size < MINIDUMP_HEADER_SIZE) throw new DumpFormatError(`${path} is truncated inside its minidump header (${file.size} bytes)`);

@@ -82,6 +82,9 @@ export class StackWalker {
       seen.add(f);
       out.push(f);
       try {
+        // A Frame whose identifier is no FrameIdentifier is not a Frame (a stale m_pFrame into reused stack memory,
+        // seen on idle thread-pool workers): it is listed, as the DAC lists it, but its Next is not followed.
+        if (this.frameNames.size > 0 && !this.frameNames.has(m.readU32(f))) break;
         const lo = m.readU32(f + next);
         const hi = m.readU32(f + next + 4);
         // FRAME_TOP is all ones.
@@ -150,6 +153,10 @@ export class StackWalker {
       initial = false;
     }
     if (frames.length >= MAX_FRAMES) problems.push(`stopped after ${MAX_FRAMES} frames`);
+    const last = explicit[explicit.length - 1];
+    if (last !== undefined && this.frameNames.size > 0 && frames.some((f) => f.kind === 'frame' && f.address === last && f.name === 'Frame')) {
+      problems.push(`the Frame at 0x${last.toString(16)} has no known FrameIdentifier; the Frame chain stops there`);
+    }
     return { frames, problems };
   }
 

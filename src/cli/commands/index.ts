@@ -36,6 +36,7 @@ import { syncblkCommand } from './syncblk';
 import { printexceptionCommand } from './printexception';
 import { dumpexceptionsCommand } from './dumpexceptions';
 import { threadpoolCommand } from './threadpool';
+import { timerinfoCommand } from './timerinfo';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -73,6 +74,7 @@ export const COMMANDS: readonly Command[] = [
   printexceptionCommand,
   dumpexceptionsCommand,
   threadpoolCommand,
+  timerinfoCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

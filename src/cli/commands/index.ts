@@ -37,6 +37,7 @@ import { printexceptionCommand } from './printexception';
 import { dumpexceptionsCommand } from './dumpexceptions';
 import { threadpoolCommand } from './threadpool';
 import { timerinfoCommand } from './timerinfo';
+import { parallelstacksCommand } from './parallelstacks';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -75,6 +76,7 @@ export const COMMANDS: readonly Command[] = [
   dumpexceptionsCommand,
   threadpoolCommand,
   timerinfoCommand,
+  parallelstacksCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -38,6 +38,7 @@ import { dumpexceptionsCommand } from './dumpexceptions';
 import { threadpoolCommand } from './threadpool';
 import { timerinfoCommand } from './timerinfo';
 import { parallelstacksCommand } from './parallelstacks';
+import { dumpasyncCommand } from './dumpasync';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -77,6 +78,7 @@ export const COMMANDS: readonly Command[] = [
   threadpoolCommand,
   timerinfoCommand,
   parallelstacksCommand,
+  dumpasyncCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -43,7 +43,8 @@ export function mergeStacks(stacks: readonly { readonly thread: number; readonly
 
 /** How dotnet-dump renders a tree (ParallelStacks.Runtime's renderer): each root under a rule; within a node, its
  * children by ascending thread count (a child with as many threads as its parent keeps the indentation, others
- * indent by 5), a leaf headed by `~~~~ <thread ids>`, then the node's own frame with its count. */
+ * indent by 5), a leaf headed by `~~~~ <thread ids>` (an inner node too, by the ids of the threads that end
+ * there), then the node's own frame with its count. */
 export function renderStackTree(root: StackNode, formatThreads: (threads: readonly number[]) => string): string[] {
   const out: string[] = [''];
   for (const top of root.children) {
@@ -68,6 +69,10 @@ export function renderStackTree(root: StackNode, formatThreads: (threads: readon
         continue;
       }
       stack.push({ ...item, expanded: true });
+      // Threads whose stack ends at this frame while others go deeper: dotnet-dump heads the node with their ids.
+      const deeper = new Set(item.node.children.flatMap((c) => c.threads));
+      const ended = item.node.threads.filter((t) => !deeper.has(t));
+      if (ended.length > 0) emit(`${pad} ~~~~ ${formatThreads(ended)}`);
       const sorted = item.node.children.map((c, i) => ({ c, i })).sort((a, b) => a.c.threads.length - b.c.threads.length || a.i - b.i);
       for (let k = sorted.length - 1; k >= 0; k--) {
         const child = sorted[k]!.c;

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getDump, STANDARD_DUMPS } from '../support/dumps';
+import { getExternalDumps } from '../support/external-dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
 import { runSosMany } from '../support/sos';
 
@@ -40,4 +41,18 @@ describe('dumpasync on real dumps', { timeout: TIMEOUT }, () => {
       }
     });
   }
+});
+
+describe('dumpasync on a program we did not write', { timeout: TIMEOUT }, () => {
+  it('the ASP.NET Core app under load (heap dump): dumpasync (with its << Awaiting >> frames), --coalesce and --tasks --completed equal dotnet-dump', async () => {
+    const web = (await getExternalDumps()).find((d) => d.program === 'web' && d.dumpType === 'heap');
+    assert.ok(web, 'the external tier has a web heap dump');
+    const commands = COMMANDS.slice(0, 3);
+    const sos = await runSosMany(web.dumpPath, commands);
+    assert.ok(lines(sos[0]!).some((l) => l.startsWith('<< Awaiting: ')), 'SOS synthesizes awaiter frames on this dump');
+    for (let i = 0; i < commands.length; i++) {
+      const ours: { text: string } = runDumpsleuth(web.dumpPath, commands[i]!.split(' '));
+      assert.deepEqual(lines(ours.text), lines(sos[i]!), commands[i]);
+    }
+  });
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getDump, STANDARD_DUMPS } from '../support/dumps';
+import { getExternalDumps } from '../support/external-dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
 import { runSosMany } from '../support/sos';
 
@@ -30,6 +31,17 @@ describe('parallelstacks on real dumps', { timeout: TIMEOUT }, () => {
         // The scenario's shapes: two ReportWriter.WaitForReport waiters merged into one group of 2.
         assert.ok(lines(sos[0]!).some((l) => /^\s+2 Hangs\.ReportWriter\.WaitForReport\(\)$/.test(l)));
       }
+    });
+  }
+});
+
+describe('parallelstacks on programs we did not write', { timeout: TIMEOUT }, () => {
+  for (const program of ['web', 'vbcscompiler'] as const) {
+    it(`${program} (full dump): parallelstacks equals dotnet-dump line for line`, async () => {
+      const dump = (await getExternalDumps()).find((d) => d.program === program && d.dumpType === 'full');
+      assert.ok(dump, `the external tier has a ${program} full dump`);
+      const [sos] = await runSosMany(dump.dumpPath, ['parallelstacks']);
+      assert.deepEqual(lines(runDumpsleuth(dump.dumpPath, ['parallelstacks']).text), lines(sos!));
     });
   }
 });

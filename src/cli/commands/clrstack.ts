@@ -6,6 +6,7 @@ import { readThreads, type ClrThread } from '../../runtime/thread-store';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { stackWalkerOf, type StackFrame, type StackWalk } from '../../runtime/code/stack-walker';
 import { readFrameVariables, type FrameVariable, type FrameVariables } from '../../runtime/code/frame-variables';
+import { sourceLineOf, type SourceLine } from './source-lines';
 import { UsageError } from '../../errors';
 import { parseArgs } from '../args';
 import type { Command } from '../command';
@@ -33,9 +34,10 @@ export const clrstackCommand: Command = {
   name: 'clrstack',
   aliases: [],
   summary: 'Managed stack trace of the current thread (-all: every thread; -p arguments, -l locals, -a both)',
-  usage: 'clrstack [-a | -p | -l] [-all] [-t <OS thread id (hex)>]',
+  usage: 'clrstack [-a | -p | -l] [-n] [-all] [-t <OS thread id (hex)>]',
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('clrstack', args, ['all', 'a', 'p', 'l'], ['t']);
+    const opts = parseArgs('clrstack', args, ['all', 'a', 'p', 'l', 'n'], ['t']);
+    const showLines = !opts.flags.has('n');
     const showArgs = opts.flags.has('a') || opts.flags.has('p');
     const showLocals = opts.flags.has('a') || opts.flags.has('l');
     const threads = readThreads(session.runtime).filter((t) => !t.isDead && t.osId !== 0 && session.dump.threads.some((o) => o.tid === t.osId));
@@ -57,8 +59,15 @@ export const clrstackCommand: Command = {
       lines.push('        Child SP               IP Call Site');
       const frames = walk?.frames ?? [];
       const variables = new Map<StackFrame, FrameVariables>();
+      const sources = new Map<StackFrame, SourceLine>();
+      frames.forEach((f, k) => {
+        // SOS steps back into the call for every frame but the first it prints (ClrStackImpl bAdjustIPForLineNumber).
+        const source = showLines && f.kind === 'managed' ? sourceLineOf(session, code, f, k > 0) : undefined;
+        if (source) sources.set(f, source);
+      });
       for (const f of frames) {
-        lines.push(frameLine(f, (md) => code.methodDescs.name(md)));
+        const source = sources.get(f);
+        lines.push(frameLine(f, (md) => code.methodDescs.name(md)) + (source ? ` [${source.file} @ ${source.line}]` : ''));
         if (f.kind !== 'managed' || !(showArgs || showLocals)) continue;
         const vars = readFrameVariables(session.runtime, code, f);
         variables.set(f, vars);
@@ -77,6 +86,7 @@ export const clrstackCommand: Command = {
                 ip: hexJson(f.ip),
                 methodDesc: hexJson(f.methodDesc),
                 method: code.methodDescs.name(f.methodDesc),
+                ...(sources.has(f) ? { source: sources.get(f) } : {}),
                 ...(variables.has(f) ? variablesJson(variables.get(f)!, showArgs, showLocals) : {}),
               }
             : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address) },

@@ -165,6 +165,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       ['-p', 'each frame\'s arguments: name, location (stack address or <CLR reg>) and value, <no data> where the debug info has none'],
       ['-l', 'each frame\'s locals (by location; SOS has no local names)'],
       ['-a', 'arguments and locals (-p and -l)'],
+      ['-n', 'no source lines (by default a frame whose module has its portable PDB next to it or under --image-path shows [file @ line])'],
     ],
     examples: ['clrstack', 'clrstack -all', 'clrstack -a -t 4e32'],
     sos: 'clrstack',

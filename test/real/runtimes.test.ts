@@ -155,7 +155,7 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
     });
 
     if (entry.dumpType === 'full') {
-      // dumpdomain is not compared: on 11 SOS shows the domain differently (README, Runtimes).
+      // dumpdomain is compared in runtimes-roots.test.ts.
       it(`${label}: clrmodules and clrmodules -v text equal SOS's`, async () => {
         const dump = await getDump(entry.scenario, entry);
         const [plain, verbose] = await runSosMany(dump.dumpPath, ['clrmodules', 'clrmodules -v']);

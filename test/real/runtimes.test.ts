@@ -8,7 +8,7 @@ import { Session } from '../../src/cli/session';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
 import { LayoutCheckError } from '../../src/errors';
 import { readGcDacVars } from '../../src/runtime/gc/gc-dac-vars';
-import { checkGcDacVarsAgainstSubDescriptor, readGcSubDescriptor } from '../../src/runtime/gc/gc-sub-descriptor';
+import { checkGcDacVarsAgainstSubDescriptor, checkSameGcVars, gcVarsFromSubDescriptor, readGcSubDescriptor } from '../../src/runtime/gc/gc-sub-descriptor';
 import { assertOneErrorLine, runCli } from '../support/cli-runner';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
@@ -141,7 +141,7 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
     }
 
     if (entry.runtimePack.startsWith('11.')) {
-      it(`${label}: the GC sub-descriptor agrees with g_dacTable, and a disagreement is a LayoutCheckError`, async () => {
+      it(`${label}: the heap is walked through the GC sub-descriptor, which agrees with g_dacTable; a disagreement is a LayoutCheckError`, async () => {
         const dump = await getDump(entry.scenario, entry);
         const session = Session.open(dump.dumpPath);
         try {
@@ -154,6 +154,14 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
           assert.throws(() => checkGcDacVarsAgainstSubDescriptor({ ...vars, isServer: !vars.isServer }, sub), LayoutCheckError);
           assert.throws(() => checkGcDacVarsAgainstSubDescriptor({ ...vars, handleTableMap: vars.handleTableMap + 8 }, sub), LayoutCheckError);
           assert.equal(session.heap.gcSubDescriptor?.address, sub.address, 'the heap was read with the check');
+          // The heap is walked through the sub-descriptor: read alone (no g_dacTable), it names the same variables
+          // and offsets as g_dacTable, and a difference in any of them is a LayoutCheckError.
+          const fromSub = gcVarsFromSubDescriptor(session.runtime, sub, undefined);
+          checkSameGcVars(fromSub, vars);
+          assert.equal(session.heap.vars.handleTableMap, fromSub.handleTableMap);
+          assert.equal(fromSub.isServer, entry.serverGc);
+          assert.throws(() => checkSameGcVars({ ...fromSub, generationTable: fromSub.generationTable + 8 }, vars), LayoutCheckError);
+          assert.throws(() => checkSameGcVars({ ...fromSub, generationFieldOffsets: [0, 64, -1] }, vars), LayoutCheckError);
         } finally {
           session.close();
         }

@@ -8,6 +8,7 @@ import { Session } from '../../src/cli/session';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
 import { LayoutCheckError } from '../../src/errors';
 import { readGcDacVars } from '../../src/runtime/gc/gc-dac-vars';
+import { layoutFromSubDescriptor } from '../../src/runtime/gc/handle-table';
 import { checkGcDacVarsAgainstSubDescriptor, checkSameGcVars, gcVarsFromSubDescriptor, readGcSubDescriptor } from '../../src/runtime/gc/gc-sub-descriptor';
 import { assertOneErrorLine, runCli } from '../support/cli-runner';
 import { getDump } from '../support/dumps';
@@ -162,6 +163,8 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
           assert.equal(fromSub.isServer, entry.serverGc);
           assert.throws(() => checkSameGcVars({ ...fromSub, generationTable: fromSub.generationTable + 8 }, vars), LayoutCheckError);
           assert.throws(() => checkSameGcVars({ ...fromSub, generationFieldOffsets: [0, 64, -1] }, vars), LayoutCheckError);
+          // Handles too: the sub-descriptor's handle table offsets and constants pick the layout (13 internal types).
+          assert.equal(layoutFromSubDescriptor(sub).types, 13);
         } finally {
           session.close();
         }

@@ -6,7 +6,8 @@
  */
 import { AnalysisContext } from '../../analysis/analysis-context';
 import { allRules, analyze } from '../../analysis/analyze';
-import { findingJson, type Finding } from '../../analysis/finding';
+import { chainStepText, findingJson, type Finding } from '../../analysis/finding';
+import { rootLine } from '../../analysis/report';
 import { UsageError } from '../../errors';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { readThreads } from '../../runtime/thread-store';
@@ -112,11 +113,11 @@ export function reportText(ctx: AnalysisContext, findings: readonly Finding[], t
       lines.push(`            type ${f.culprit.type}, module ${f.culprit.module}`);
       lines.push(`            ${f.culprit.evidence}`);
     }
-    const root = f.details?.root as { kind?: string; address?: string } | undefined;
     if (f.chain.length > 0) {
       lines.push('   Chain (root → symptom):');
-      if (root?.kind) lines.push(`      ${root.kind === 'stack' ? 'stack root' : root.kind === 'finalizer' ? 'finalizer queue' : `${root.kind} handle`} ${root.address ?? ''}`.trimEnd());
-      for (const step of f.chain) lines.push(`      ${step.field !== undefined ? `.${step.field} → ` : ''}${step.type}`);
+      const root = rootLine(f);
+      if (root !== undefined) lines.push(`      ${root}`);
+      for (const step of f.chain) lines.push(`      ${chainStepText(step)}`);
     }
     const ops = f.details?.operations as { address: string; type: string; state: string; label: string; pending: boolean | null }[] | undefined;
     if (ops && ops.length > 0) {

@@ -6,7 +6,8 @@ import { markLive } from '../../analysis/liveness';
 import { ObjectGraph } from '../../heap/object-graph';
 import { collectNonStackRoots, collectStackRoots, type GcRoot, type RootInputs } from '../../heap/roots';
 import { readFinalizeQueues, type FinalizeQueue } from '../../runtime/gc/finalize-queue';
-import { readGcHandles, type GcHandle } from '../../runtime/gc/handle-table';
+import { DumpsleuthError } from '../../errors';
+import { handleSlotCountOf, readGcHandles, type GcHandle, type HandleSlotCount } from '../../runtime/gc/handle-table';
 import { readThreads } from '../../runtime/thread-store';
 import type { Session } from '../session';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
@@ -16,6 +17,8 @@ import { reportWalkProblems } from './warnings';
 export class RootCache {
   private handlesValue?: GcHandle[];
   private readonly handleProblems: string[] = [];
+  /** How many handle tables each bucket has, and where that count came from (set by the handle walk). */
+  readonly handleWalk: { slots?: HandleSlotCount } = {};
   private queuesValue?: FinalizeQueue[];
   private graphValue?: ObjectGraph;
   private nonStackValue?: GcRoot[];
@@ -28,7 +31,17 @@ export class RootCache {
 
   /** Every readable GC handle; what could not be read becomes a warning of each command that uses them. */
   get handles(): GcHandle[] {
-    this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars, this.handleProblems);
+    if (!this.handlesValue) {
+      const heap = this.session.heap;
+      let known: HandleSlotCount | undefined;
+      try {
+        known = handleSlotCountOf(this.session.runtime, heap.vars, heap.gcSubDescriptor);
+      } catch (e) {
+        if (!(e instanceof DumpsleuthError)) throw e;
+        this.handleProblems.push(`${e.message}; the handle table slots are counted by validating each one instead`);
+      }
+      this.handlesValue = readGcHandles(this.session.runtime, heap.vars, this.handleProblems, known, this.handleWalk);
+    }
     for (const p of this.handleProblems) this.session.warn(p);
     return this.handlesValue;
   }

@@ -109,8 +109,14 @@ export class RootCache {
     if (g.problems.collectibleObjects > 0) {
       this.session.warn(`${g.problems.collectibleObjects} types are collectible: their LoaderAllocator reference is not followed (the runtime's descriptor does not describe it)`);
     }
-    if (g.problems.unreadable.length > 0) {
-      this.session.warn(`references of ${g.problems.unreadable.length} objects could not be read (first at 0x${g.problems.unreadable[0]!.address.toString(16)}: ${g.problems.unreadable[0]!.reason})`);
+    if (g.problems.unreadableCount > 0) {
+      const first = g.problems.unreadable[0];
+      this.session.warn(
+        `${g.problems.unreadableCount.toLocaleString('en-US')} objects skipped: their references could not be read${first ? ` (first at 0x${first.address.toString(16)}: ${first.reason})` : ''}; what only they keep alive is not reached`,
+      );
+    }
+    if (g.problems.unresolvedReferences > 0) {
+      this.session.warn(`${g.problems.unresolvedReferences.toLocaleString('en-US')} references skipped: they do not point at the start of a heap object (run verifyheap)`);
     }
   }
 

@@ -51,10 +51,8 @@ export function syncBlockCacheFromDacTable(rt: DotNetRuntime): number {
   throw new MissingRuntimeDataError('g_dacTable has no SyncBlockCache entry near g_pSyncTable: the SyncBlock cleanup list cannot be found');
 }
 
+/** dacvars.h: on Windows the COM cleanup list and the runtime's load address and size lie between. */
 const ENTRIES_AFTER_ANCHOR = 4;
-/** `SyncBlockCache::m_FreeSyncTableIndex` (.NET 11 descriptor). */
-const FREE_SYNC_TABLE_INDEX = 108;
-const MAX_SYNC_TABLE_INDEX = 1 << 26;
 const STATIC_NEIGHBOURHOOD = 0x10000;
 
 function isSyncBlockCacheVariable(rt: DotNetRuntime, variable: number): boolean {
@@ -65,9 +63,7 @@ function isSyncBlockCacheVariable(rt: DotNetRuntime, variable: number): boolean 
       // The cache is a static instance placed next to the pointer (syncblk.cpp: `new (&g_SyncBlockCacheInstance)`).
       if (cache === 0 || cache % 8 !== 0 || Math.abs(cache - variable) > STATIC_NEIGHBOURHOOD) return false;
       const cleanup = m.readPointer(cache);
-      if (cleanup !== 0 && !m.isMapped(cleanup, 8)) return false;
-      const free = m.readU32(cache + FREE_SYNC_TABLE_INDEX);
-      return free >= 1 && free <= MAX_SYNC_TABLE_INDEX;
+      return cleanup === 0 || (cleanup % 8 === 0 && m.isMapped(cleanup, 8));
     }) === true
   );
 }

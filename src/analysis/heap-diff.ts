@@ -6,8 +6,9 @@
  * address: objects move between dumps, the path shape (root kind, types, field names) does not.
  */
 import { methodCulprit, resolveCallback, type ResolvedCallback } from './rules/rule-support';
-import type { AnalysisContext, RetentionPath } from './analysis-context';
+import type { AnalysisContext } from './analysis-context';
 import type { ChainStep, Culprit, Finding } from './finding';
+import { ownerOfPath, OwnerShapes } from './owner-shapes';
 import { collapseChain, type RetentionCluster } from './retention-clusters';
 
 /** One row of a `dumpheap -stat` histogram. */
@@ -93,9 +94,6 @@ export interface HeapDiff {
 export const MIN_GROWTH_COUNT = 100;
 /** At most this many grown types are attributed to owners (largest byte growth first). */
 export const MAX_GROWTH_TYPES = 20;
-/** Types with more instances than this in either dump are not grouped by owner: reading and collapsing every
- * object's root path costs about a third of a millisecond (87,000 strings of a 300,000-object heap took 29 s). */
-export const MAX_CLUSTERED_PER_TYPE = 25_000;
 
 /** Compares two dumps: per-type deltas, then (with contexts) growth by owner. */
 export function diffHeaps(oldSide: DiffSide, newSide: DiffSide): HeapDiff {
@@ -171,16 +169,14 @@ function growthByOwner(oldCtx: AnalysisContext, newCtx: AnalysisContext, types: 
   const wanted = new Set(grown.slice(0, MAX_GROWTH_TYPES).map((t) => t.name));
   const oldByName = indexesByTypeName(oldCtx, wanted);
   const newByName = indexesByTypeName(newCtx, wanted);
+  const oldShapes = new OwnerShapes(oldCtx);
+  const newShapes = new OwnerShapes(newCtx);
   const candidates: Candidate[] = [];
   for (const delta of grown.slice(0, MAX_GROWTH_TYPES)) {
     const oldIdx = oldByName.get(delta.name) ?? [];
     const newIdx = newByName.get(delta.name) ?? [];
-    if (oldIdx.length > MAX_CLUSTERED_PER_TYPE || newIdx.length > MAX_CLUSTERED_PER_TYPE) {
-      warnings.push(`growth by owner skipped for ${delta.name}: ${Math.max(oldIdx.length, newIdx.length).toLocaleString('en-US')} objects (more than ${MAX_CLUSTERED_PER_TYPE.toLocaleString('en-US')} per type); its count and size deltas are exact`);
-      continue;
-    }
-    const oldClusters = new Map(clusterByOwner(oldCtx, oldIdx).map((c) => [c.key, c]));
-    for (const cluster of clusterByOwner(newCtx, newIdx)) {
+    const oldClusters = new Map(clusterByOwner(oldCtx, oldShapes, oldIdx, warnings).map((c) => [c.key, c]));
+    for (const cluster of clusterByOwner(newCtx, newShapes, newIdx, warnings)) {
       const oldCluster = oldClusters.get(cluster.key);
       const clusterDelta = cluster.members.length - (oldCluster?.members.length ?? 0);
       if (clusterDelta < MIN_GROWTH_COUNT) continue;
@@ -232,32 +228,28 @@ function growthFinding(oldCtx: AnalysisContext, newCtx: AnalysisContext, c: Cand
   };
 }
 
-/** Groups reachable objects by the collapsed shape of their shortest root path and by the owner on it. */
-function clusterByOwner(ctx: AnalysisContext, indexes: readonly number[]): OwnedCluster[] {
-  const groups = new Map<string, { members: number[]; path: RetentionPath; owner: string; chain: RetentionCluster['chain']; stepNodes: RetentionCluster['stepNodes'] }>();
+/** Groups reachable objects by owner and collapsed path shape (owner-shapes.ts: no per-object path or string);
+ * each cluster's chain is its first member's own path, and its key is checked against that path's. */
+function clusterByOwner(ctx: AnalysisContext, shapes: OwnerShapes, indexes: readonly number[], warnings: string[]): OwnedCluster[] {
+  const groups = new Map<string, number[]>();
   for (const i of indexes) {
-    const path = ctx.pathTo(i);
-    if (path === undefined) continue;
-    const shape = collapseChain(ctx, path);
-    const owner = ownerOf(ctx, path);
-    const key = `${owner} | ${shape.key}`;
+    const key = shapes.key(i);
+    if (key === undefined) continue;
     const g = groups.get(key);
-    if (g) g.members.push(i);
-    else groups.set(key, { members: [i], path, owner, chain: shape.chain, stepNodes: shape.stepNodes });
+    if (g) g.push(i);
+    else groups.set(key, [i]);
   }
-  return [...groups.entries()].map(([key, g]) => ({ key, representative: g.members[0]!, ...g }));
-}
-
-/** The static field that holds a path (the first link out of a statics array), else its root kind and root type
- * (root addresses differ between processes, so they are left out of the match). */
-function ownerOf(ctx: AnalysisContext, path: RetentionPath): string {
-  const { nodes, edges } = path;
-  for (let k = 1; k < nodes.length && k < 4; k++) {
-    if (ctx.typeName(nodes[k - 1]!) !== 'System.Object[]') continue;
-    const slot = ctx.slotName(nodes[k - 1]!, edges[k]!);
-    if (!slot.startsWith('[') && slot.includes('.')) return `static ${slot}`;
+  const out: OwnedCluster[] = [];
+  for (const [key, members] of groups) {
+    const representative = members[0]!;
+    const path = ctx.pathTo(representative)!;
+    const shape = collapseChain(ctx, path);
+    const owner = ownerOfPath(ctx, path);
+    const slowKey = `${owner} | ${shape.key}`;
+    if (slowKey !== key) warnings.push(`growth by owner: the shape of ${ctx.typeName(representative)} at 0x${ctx.graph.addresses[representative]!.toString(16)} reads "${slowKey}" from its path but "${key}" from the shape index (please report)`);
+    out.push({ key, members, representative, path, owner, chain: shape.chain, stepNodes: shape.stepNodes });
   }
-  return `${path.root.kind} root → ${ctx.typeName(nodes[0]!)}`;
+  return out;
 }
 
 /** The user method behind the last delegate on the path (an event handler, a callback), when there is one. */

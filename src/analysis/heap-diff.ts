@@ -8,6 +8,7 @@
 import { methodCulprit, resolveCallback, type ResolvedCallback } from './rules/rule-support';
 import type { AnalysisContext } from './analysis-context';
 import type { ChainStep, Culprit, Finding } from './finding';
+import { holderCulprit } from './holder-culprit';
 import { ownerOfPath, OwnerShapes } from './owner-shapes';
 import { collapseChain, type RetentionCluster } from './retention-clusters';
 
@@ -71,6 +72,10 @@ export interface GrowthFinding {
   readonly root: { readonly kind: string; readonly address: number };
   readonly chain: readonly GrowthLink[];
   readonly culprit?: Culprit;
+  /** Why no culprit method is named, when none is (holder-culprit.ts). */
+  readonly culpritNote?: string;
+  /** `callback`: a delegate on the chain calls the culprit; `adder`: the culprit's IL adds to the holding field. */
+  readonly culpritKind?: 'callback' | 'adder';
   /** Other grown types held by the same owner, with their cluster's count delta. */
   readonly alsoGrew: readonly { readonly type: string; readonly countDelta: number }[];
   readonly examples: readonly number[];
@@ -204,7 +209,10 @@ function growthFinding(oldCtx: AnalysisContext, newCtx: AnalysisContext, c: Cand
   const g = newCtx.graph;
   const path = c.cluster.path;
   const chain: GrowthLink[] = [...c.cluster.chain];
-  const culprit = culpritOf(newCtx, path.nodes);
+  // A delegate on the chain names the callback; without one, the method that adds to the holding field.
+  const callback = culpritOf(newCtx, path.nodes);
+  const byHolder = callback === undefined ? holderCulprit(newCtx, path) : undefined;
+  const culprit = callback ?? byHolder?.culprit;
   const examples = c.cluster.members.slice(-5).map((i) => g.addresses[i]!);
   const holderIndex = path.nodes.length >= 2 ? path.nodes[path.nodes.length - 2]! : path.nodes[0]!;
   return {
@@ -221,7 +229,8 @@ function growthFinding(oldCtx: AnalysisContext, newCtx: AnalysisContext, c: Cand
     owner: c.owner,
     root: { kind: path.root.kind, address: path.root.address },
     chain,
-    ...(culprit ? { culprit } : {}),
+    ...(culprit ? { culprit, culpritKind: callback ? ('callback' as const) : ('adder' as const) } : {}),
+    ...(byHolder?.note !== undefined ? { culpritNote: byHolder.note } : {}),
     alsoGrew: others.map((o) => ({ type: o.delta.name, countDelta: o.clusterDelta })),
     examples,
     verify: [`dumpheap -stat -type ${c.delta.name}`, `gcroot 0x${examples[examples.length - 1]!.toString(16)}`, `dumpobj 0x${g.addresses[holderIndex]!.toString(16)}`],
@@ -294,7 +303,7 @@ export function growthAsFinding(g: GrowthFinding): Finding {
       `${g.owner} holds ${g.clusterNewCount.toLocaleString('en-US')} ${g.type} objects (${how}); their retained size grew by ` +
       `${(g.newRetained - g.oldRetained).toLocaleString('en-US')} bytes` +
       (g.alsoGrew.length > 0 ? `, with ${g.alsoGrew.map((a) => `${a.type} +${a.countDelta.toLocaleString('en-US')}`).join(', ')}` : '') +
-      (g.culprit ? `; the chain's callback is ${g.culprit.method}.` : '.'),
+      (g.culprit ? `; ${g.culpritKind === 'adder' ? 'the method that adds to it is' : "the chain's callback is"} ${g.culprit.method}.` : g.culpritNote ? `; ${g.culpritNote}.` : '.'),
     objectCount: g.countDelta,
     retainedBytes: g.newRetained - g.oldRetained,
     ...(g.culprit ? { culprit: g.culprit } : {}),

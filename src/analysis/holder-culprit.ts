@@ -145,17 +145,20 @@ function scanMethods(ctx: AnalysisContext, holder: Holder): MethodScan[] {
     if (rva === 0) continue;
     const il = methodIl(image, rva);
     let touches = false;
-    // Armed from a load of the holder field until another field is loaded: an adding call in between is most
-    // likely made on the holder's collection (`s_a.Add(x); s_b.Enqueue(y)` counts Add only).
+    // Armed from a load of the holder field until another holder-like field is loaded (a static, or a field of
+    // `this`): an adding call in between is most likely made on the holder's collection (`s_a.Add(x);
+    // s_b.Enqueue(y)` counts Add only). Stores (object initializers) and fields of other objects do not disarm.
     let armed = false;
+    let previous = -1;
     const adds: string[] = [];
     forEachInstruction(il, (op, operand) => {
       if (fieldOps.has(op) && operand === holder.token) touches = armed = true;
-      else if (STATIC_FIELD_OPS.has(op) || INSTANCE_FIELD_OPS.has(op)) armed = false;
+      else if (op === LDSFLD || op === LDSFLDA || ((op === LDFLD || op === LDFLDA) && previous === LDARG_0)) armed = false;
       else if ((op === CALL || op === CALLVIRT) && armed) {
         const name = calleeName(operand);
         if (name !== undefined && ADDERS.has(name)) adds.push(name);
       }
+      previous = op;
     });
     out.push({ token, name: meta.getMethodName(token), touches, adds });
   }
@@ -176,6 +179,11 @@ function methodIl(image: PeImage, rva: number): Uint8Array {
 }
 
 const CALL = 0x28;
+const LDARG_0 = 0x02;
+const LDFLD = 0x7b;
+const LDFLDA = 0x7c;
+const LDSFLD = 0x7e;
+const LDSFLDA = 0x7f;
 const CALLVIRT = 0x6f;
 const STATIC_FIELD_OPS = new Set([0x7e, 0x7f, 0x80]);
 const INSTANCE_FIELD_OPS = new Set([0x7b, 0x7c, 0x7d]);

@@ -22,6 +22,7 @@ import {
 } from './check-answers';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { benchDeadThreadsGcroot, formatDeadThreadsGcroot } from './dead-threads-gcroot';
+import { benchDiffLarge, formatDiffLarge } from './diff-large';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
@@ -455,6 +456,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   process.stdout.write(`\nJSON: ${outPath}\n`);
   const dead = await benchDeadThreadsGcroot(cli, options.repeat);
   process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
+  const diffLarge = await benchDiffLarge(cli, options.repeat, options.timeoutSeconds, log);
+  process.stdout.write(`\n${formatDiffLarge(diffLarge)}\n`);
   return 0;
 }
 

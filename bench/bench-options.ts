@@ -1,7 +1,7 @@
 // The command line of `npm run bench -- [options]`.
 
 /** The debuggee scenarios the bench can capture. */
-export type BenchScenario = 'many' | 'large';
+export type BenchScenario = 'many' | 'large' | 'linked';
 
 /** What the bench was asked to do. */
 export interface BenchOptions {
@@ -24,8 +24,10 @@ export interface BenchOptions {
 
 /** The usage text printed by `--help` and after a bad option. */
 export const BENCH_USAGE = `usage: npm run bench -- [--scenario many|large] [--objects N] [--dump PATH] [--repeat R] [--gcroots K] [--timeout S] [--profile]
-  --scenario S  debuggee to dump: many (small objects) or large (service-shaped heap, ~2 GB at 22000000); default many
-  --objects N   objects for the debuggee heap dump (default 5000000 for many, 22000000 for large; captured once, cached)
+  --scenario S  debuggee to dump: many (small objects), large (service-shaped heap, ~2 GB at 22000000) or linked (small
+                linked objects with strings in 4096-slot arrays, ~370 MB at 6000000: issue 16's shape); default many
+  --objects N   objects for the debuggee heap dump (default 5000000 for many, 22000000 for large, 6000000 for linked;
+                captured once, cached)
   --gcroots K   gcroot this many objects in one session of each tool (default 100)
   --timeout S   give up on one process after S seconds (default 1800)
   --dump PATH   time an existing dump instead of capturing one
@@ -55,7 +57,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--scenario': {
         const v = value();
-        if (v !== 'many' && v !== 'large') throw new Error(`--scenario must be many or large, not ${JSON.stringify(v)}`);
+        if (v !== 'many' && v !== 'large' && v !== 'linked') throw new Error(`--scenario must be many, large or linked, not ${JSON.stringify(v)}`);
         scenario = v;
         break;
       }
@@ -82,7 +84,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}`);
     }
   }
-  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, help };
+  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : scenario === 'linked' ? 6_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, help };
 }
 
 function positiveInteger(option: string, text: string): number {

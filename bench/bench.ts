@@ -46,6 +46,7 @@ interface BenchCase {
 const SCENARIO_TYPES = {
   many: { rare: 'Debuggees.ManyRoot', common: 'Debuggees.ManyPair' },
   large: { rare: 'Debuggees.LargeSession', common: 'Debuggees.LargeOrder' },
+  linked: { rare: 'Debuggees.LinkedRoot', common: 'Debuggees.LinkedItem' },
 } as const;
 
 /** Runs the bench with `argv` (the arguments after `node dist/bench/bench.js`) and returns the exit code. */

@@ -282,8 +282,13 @@ export class FieldTypeResolver {
       return t === undefined ? undefined : { module, token: t };
     }
     const preferred = scopeTable === TableId.AssemblyRef ? this.moduleOfAssembly(safe(() => md.getAssemblyRef(scope).name, '')) : undefined;
-    const candidates = preferred !== undefined ? [preferred, ...this.allModules().filter((m) => m !== preferred)] : this.allModules();
-    for (const m of candidates) {
+    if (preferred !== undefined) {
+      const t = this.typeDefs(preferred).get(key);
+      if (t !== undefined) return { module: preferred, token: t };
+    }
+    // Forwarded or misdirected: search the other modules (this reads every module's metadata, so only now).
+    for (const m of this.allModules()) {
+      if (m === preferred) continue;
       const t = this.typeDefs(m).get(key);
       if (t !== undefined) return { module: m, token: t };
     }
@@ -296,6 +301,18 @@ export class FieldTypeResolver {
   }
 
   private moduleOfAssembly(name: string): number | undefined {
+    if (!this.modulesLoaded && name !== '') {
+      // An assembly's module is nearly always its file `<name>.dll`: that one module's metadata confirms it, instead
+      // of reading every module's metadata to map names (issue 16: nothing proportional to the images on the path
+      // of a single-object answer).
+      const lower = `${name.toLowerCase()}.dll`;
+      for (const mod of this.modules.enumerate()) {
+        const file = mod.path.slice(Math.max(mod.path.lastIndexOf('/'), mod.path.lastIndexOf('\\')) + 1).toLowerCase();
+        if (file !== lower) continue;
+        const md = this.metadataOf(mod.address);
+        if (!(md instanceof Error) && md.assemblyName === name) return mod.address;
+      }
+    }
     this.loadModules();
     return this.moduleByAssembly.get(name);
   }

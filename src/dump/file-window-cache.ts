@@ -146,7 +146,8 @@ export class FileWindowCache {
       const bytes = Buffer.allocUnsafe(length);
       this.readFromFile(start, bytes, 0, length);
       let k = 0;
-      for (let at = 0; at < length; at += this.windowSize, k++) {
+      // At least one window, even an empty one (a zero-length read at the end of the file).
+      for (let at = 0; k === 0 || at < length; at += this.windowSize, k++) {
         if (k > 0 && this.windows.has(index + k)) continue;
         this.windows.set(index + k, { index: index + k, bytes: bytes.subarray(at, Math.min(at + this.windowSize, length)) });
       }

@@ -5,7 +5,7 @@
 import { readThreads, type ClrThread } from '../../runtime/thread-store';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { stackWalkerOf, type StackFrame, type StackWalk } from '../../runtime/code/stack-walker';
-import { UsageError } from '../../errors';
+import { DumpsleuthError, UsageError } from '../../errors';
 import { parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, p16, p16Upper } from '../format';
@@ -53,7 +53,8 @@ export const clrstackCommand: Command = {
       lines.push(`OS Thread Id: 0x${t.osId.toString(16)}`);
       lines.push('        Child SP               IP Call Site');
       const frames = walk?.frames ?? [];
-      for (const f of frames) lines.push(frameLine(f, (md) => code.methodDescs.name(md)));
+      const frameMethod = (f: StackFrame): number | undefined => inlinedCallFrameMethod(session, f, (md) => code.methodDescs.tryRead(md) !== undefined);
+      for (const f of frames) lines.push(frameLine(f, (md) => code.methodDescs.name(md), frameMethod));
       for (const p of walk?.problems ?? []) session.warn(`thread 0x${t.osId.toString(16)}: ${p}`);
       json.push({
         osId: t.osId,
@@ -69,8 +70,32 @@ export const clrstackCommand: Command = {
   },
 };
 
-/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] ` for explicit Frames. */
-function frameLine(f: StackFrame, nameOf: (md: number) => string): string {
+/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] ` for explicit Frames, with
+ * the Frame's method after it when it has one (an active P/Invoke's InlinedCallFrame). */
+function frameLine(f: StackFrame, nameOf: (md: number) => string, frameMethod: (f: StackFrame) => number | undefined): string {
   if (f.kind === 'managed') return `${p16Upper(f.sp)} ${p16Upper(f.ip)} ${nameOf(f.methodDesc)}`;
-  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] `;
+  const md = frameMethod(f);
+  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] ${md !== undefined ? nameOf(md) : ''}`;
+}
+
+/** The MethodDesc of an InlinedCallFrame, as the DAC's InlinedCallFrame::GetFunction gives it: only while the call is
+ * active (a caller return address) and when m_Datum holds a MethodDesc (not 0, bit 0 clear: an IL stub's secret
+ * argument has it set). m_Datum is not in the contract descriptor: it is the field before m_pCallSiteSP
+ * (frames.h), and the value must read as a MethodDesc or nothing is shown. */
+function inlinedCallFrameMethod(session: Session, f: StackFrame, isMethodDesc: (md: number) => boolean): number | undefined {
+  if (f.kind !== 'frame' || f.name !== 'InlinedCallFrame') return undefined;
+  const d = session.runtime.descriptor;
+  const m = session.runtime.memory;
+  try {
+    const callSiteSp = d.offset('InlinedCallFrame', 'CallSiteSP');
+    // The Frame base is its identifier and m_Next (16 bytes): m_Datum cannot start before them.
+    if (callSiteSp < 24) return undefined;
+    if (m.readPointer(f.address + d.offset('InlinedCallFrame', 'CallerReturnAddress')) === 0) return undefined;
+    const datum = m.readPointer(f.address + callSiteSp - 8);
+    if (datum === 0 || datum % 2 !== 0) return undefined;
+    return isMethodDesc(datum) ? datum : undefined;
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return undefined;
+    throw e;
+  }
 }

@@ -5,14 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, DumpsleuthError, UsageError } from '../errors';
-import { findCommand, COMMANDS } from './commands';
+import { allCommands, findCommandLazily as findCommand } from './command-loader';
 import type { CommandResult } from './command';
-import { runRepl } from './repl';
 import { Session } from './session';
 import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
 import { commandHelpText, helpOf } from './help/command-help';
-import { DIFF_USAGE, runDiff } from './commands/diff';
+import type * as DiffModule from './commands/diff';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
        dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
@@ -91,7 +90,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return fail(e, undefined, opts.json);
   }
   try {
-    if (rest.length === 0) return await runRepl(session, opts.json);
+    if (rest.length === 0) return await (await import('./repl')).runRepl(session, opts.json);
     return runCommand(session, rest, opts.json);
   } finally {
     session.close();
@@ -167,12 +166,14 @@ function printHelp(name: string, json: boolean): number {
 /** The command list `help` prints inside a session. */
 function writeHelpList(json: boolean): void {
   if (json) {
-    process.stdout.write(JSON.stringify({ commands: COMMANDS.map((c) => ({ command: c.name, aliases: c.aliases, summary: c.summary, usage: c.usage })) }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ commands: allCommands().map((c) => ({ command: c.name, aliases: c.aliases, summary: c.summary, usage: c.usage })) }, null, 2) + '\n');
   } else process.stdout.write(commandList() + '\n\nhelp <command> (or <command> -h) explains one command.\n');
 }
 
 /** `dumpsleuth diff <old> <new> [options]`: opens both dumps, prints the diff and its warnings. Never throws. */
 function runDiffCli(words: readonly string[], opts: GlobalOptions): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- diff loads the analysis code: only when asked
+  const { DIFF_USAGE, runDiff } = require('./commands/diff') as typeof DiffModule;
   let wantJson = opts.json;
   const args = words.filter((a) => (a === '--json' ? ((wantJson = true), false) : true));
   const [oldPath, newPath, ...rest] = args;
@@ -275,7 +276,7 @@ function quietOnClosedStdout(): void {
 }
 
 function commandList(): string {
-  return COMMANDS.map((c) => `  ${[c.name, ...c.aliases].join(', ').padEnd(24)} ${c.summary}`).join('\n');
+  return allCommands().map((c) => `  ${[c.name, ...c.aliases].join(', ').padEnd(24)} ${c.summary}`).join('\n');
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

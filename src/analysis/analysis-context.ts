@@ -569,8 +569,9 @@ export class AnalysisContext {
   }
 }
 
-/** Paths and dominators, computed once per graph and root set. */
-interface HeavyParts {
+/** Paths and dominators, computed once per graph and root set and shared by contexts over them (the per-dump index
+ * may supply the dominator tree). */
+export interface HeavyParts {
   parent?: Int32Array;
   live?: Uint8Array;
   rootByObject?: Map<number, GcRoot>;

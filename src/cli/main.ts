@@ -13,8 +13,10 @@ import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
 import { commandHelpText, helpOf } from './help/command-help';
 import { DIFF_USAGE, runDiff } from './commands/diff';
+import { cacheRoot } from '../capture/paths';
+import { DEFAULT_INDEX_MAX_BYTES, persistSessionIndex, type IndexSettings } from './index/session-index';
 
-const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
+const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] [--no-index] [--index-dir DIR] [--index-max-size N[K|M|G]] <dump> [command [args...]]
        dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
        dumpsleuth demo [--json]
        dumpsleuth mcp            (Model Context Protocol server on stdio, for AI assistants)
@@ -25,7 +27,14 @@ Without a command, opens an interactive prompt on the dump. Commands take SOS's 
 "dumpsleuth help <command>" or "<command> -h" explains one command.
 
 Exit codes: 0 ok, 1 error (bad dump, missing data), 2 usage error, 70 internal error, 130 cancelled.
-A piped session (commands on stdin) exits with the code of its last failed command.`;
+A piped session (commands on stdin) exits with the code of its last failed command.
+
+The graph commands (gcroot, retained, dominators, analyze, ...) keep what they build from a dump (object graph,
+roots, reverse edges, dominator tree) in a per-dump index under the cache folder ($DUMPSLEUTH_CACHE/index or
+~/.cache/dumpsleuth/index; --index-dir or $DUMPSLEUTH_INDEX_DIR to move it), so the next process on the same dump
+answers at once. A changed dump, a stale, truncated or corrupt index is rebuilt, never read. --no-index (or
+DUMPSLEUTH_INDEX=off) neither reads nor writes it; --index-max-size (or $DUMPSLEUTH_INDEX_MAX_SIZE, default 4G)
+caps one dump's index, and a part over the cap is not written (said on stderr).`;
 
 /** Global options that may appear anywhere on the command line. */
 interface GlobalOptions {
@@ -34,6 +43,9 @@ interface GlobalOptions {
   // Test options, left out of the usage text: they make a dump read as if its managed image pages were missing.
   ignoreImagePagesInDump?: boolean;
   managedImagesFromImagePathOnly?: boolean;
+  noIndex?: boolean;
+  indexDir?: string;
+  indexMaxSize?: string;
   rest: string[];
 }
 
@@ -80,12 +92,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   // A folder that does not exist would silently leave every missing image page missing.
   if (opts.imagePath !== undefined && !isDirectory(opts.imagePath)) return fail(new UsageError(`--image-path ${opts.imagePath}: no such folder`), undefined, opts.json);
   if (first === 'diff') return runDiffCli(rest, opts);
+  let index: IndexSettings | undefined;
+  try {
+    index = indexSettings(opts);
+  } catch (e) {
+    return fail(e, undefined, opts.json);
+  }
   let session: Session;
   try {
     session = Session.open(first, {
       ...(opts.imagePath ? { imagePath: opts.imagePath } : {}),
       ...(opts.ignoreImagePagesInDump ? { ignoreImagePagesInDump: true } : {}),
       ...(opts.managedImagesFromImagePathOnly ? { managedImagesFromImagePathOnly: true } : {}),
+      ...(index !== undefined ? { index } : {}),
     });
   } catch (e) {
     return fail(e, undefined, opts.json);
@@ -146,7 +165,26 @@ export function runCommand(session: Session, words: readonly string[], json: boo
   } catch (e) {
     session.takeWarnings();
     return fail(e, truncation, wantJson);
+  } finally {
+    // After the answer: what the command built goes into the per-dump index for the next process.
+    for (const note of persistSessionIndex(session)) process.stderr.write(`dumpsleuth: ${oneLine(note)}\n`);
   }
+}
+
+/** The index settings from the global options and the environment, or undefined when the index is off.
+ * @throws UsageError for a bad size. */
+function indexSettings(opts: GlobalOptions): IndexSettings | undefined {
+  const env = process.env;
+  if (opts.noIndex || /^(off|0|no|false)$/i.test(env.DUMPSLEUTH_INDEX ?? '')) return undefined;
+  const dir = opts.indexDir ?? (env.DUMPSLEUTH_INDEX_DIR || path.join(cacheRoot(), 'index'));
+  const sizeText = opts.indexMaxSize ?? env.DUMPSLEUTH_INDEX_MAX_SIZE;
+  let maxBytes = DEFAULT_INDEX_MAX_BYTES;
+  if (sizeText !== undefined && sizeText !== '') {
+    const m = /^(\d+(?:\.\d+)?)([kmg]?)i?b?$/i.exec(sizeText.trim());
+    if (m === null) throw new UsageError(`--index-max-size ${sizeText}: expected a size such as 500M or 2G`);
+    maxBytes = Math.floor(Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()));
+  }
+  return { dir: path.resolve(dir), maxBytes, log: /^(1|on|yes|true)$/i.test(env.DUMPSLEUTH_INDEX_LOG ?? '') };
 }
 
 /** The spellings that ask a command for its help instead of running it. */
@@ -216,6 +254,14 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
     } else if (a.startsWith('--image-path=')) out.imagePath = a.slice('--image-path='.length);
     else if (a === '--ignore-image-pages-in-dump') out.ignoreImagePagesInDump = true;
     else if (a === '--managed-images-from-image-path-only') out.managedImagesFromImagePathOnly = true;
+    else if (a === '--no-index') out.noIndex = true;
+    else if (a === '--index-dir' || a === '--index-max-size') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      if (a === '--index-dir') out.indexDir = v;
+      else out.indexMaxSize = v;
+    } else if (a.startsWith('--index-dir=')) out.indexDir = a.slice('--index-dir='.length);
+    else if (a.startsWith('--index-max-size=')) out.indexMaxSize = a.slice('--index-max-size='.length);
     else out.rest.push(a);
   }
   return out;

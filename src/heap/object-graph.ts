@@ -62,6 +62,18 @@ const CHUNK = 1 << 20;
 /** Bytes read at once by the slot reader. */
 const SLOT_WINDOW = 8 << 20;
 
+/** The arrays an ObjectGraph is made of, as the per-dump index stores them (see `toStored`/`fromStored`). */
+export interface StoredGraph {
+  readonly addresses: Float64Array;
+  /** Object i's MethodTable is `methodTables[typeIndexes[i]]`. */
+  readonly typeIndexes: Uint32Array;
+  readonly methodTables: Float64Array;
+  readonly sizes: Uint32Array | Float64Array;
+  readonly edgeStart: Uint32Array;
+  readonly edgeTarget: Uint32Array;
+  readonly problems: GraphProblems;
+}
+
 /** Where slot offsets come from: stored (synthetic graphs) or recomputed from the dump. */
 interface OffsetSource {
   offsetOf(graph: ObjectGraph, edge: number): number;
@@ -172,9 +184,57 @@ export class ObjectGraph {
     return i >= 0 && address < this.addresses[i]! + this.sizes[i]! ? i : NO_OBJECT;
   }
 
+  /** Where `reverse()` first looks for incoming edges computed earlier (the per-dump index); undefined from it
+   * means build them. */
+  reverseSource?: () => { start: Uint32Array; source: Uint32Array } | undefined;
+
   /** Incoming edges; built on first use, in place (O(objects + edges), no temporaries). */
   reverse(): ReverseEdges {
-    return (this.reverseValue ??= ReverseEdgesImpl.build(this));
+    if (this.reverseValue === undefined) {
+      const stored = this.reverseSource?.();
+      if (stored !== undefined) this.adoptReverse(stored.start, stored.source);
+      else this.reverseValue = ReverseEdgesImpl.build(this);
+    }
+    return this.reverseValue!;
+  }
+
+  /** The reverse edges when they have been built or adopted (nothing is built). */
+  get reverseIfBuilt(): ReverseEdges | undefined {
+    return this.reverseValue;
+  }
+
+  /** Takes reverse edges built earlier for this same graph (the per-dump index) instead of building them.
+   * @throws LimitExceededError when their lengths do not fit this graph. */
+  adoptReverse(start: Uint32Array, source: Uint32Array): void {
+    if (start.length !== this.count + 1 || source.length !== this.edgeCount || start[this.count] !== this.edgeCount) {
+      throw new LimitExceededError(`stored reverse edges (${start.length - 1} objects, ${source.length} edges) do not fit the graph (${this.count} objects, ${this.edgeCount} edges)`);
+    }
+    this.reverseValue = ReverseEdgesImpl.adopt(this, start, source);
+  }
+
+  /** The graph's arrays for the per-dump index (type indexes recomputed when `mts` replaced them). */
+  toStored(): StoredGraph {
+    let typeIndexes = this.mtIndexes;
+    if (typeIndexes === undefined) {
+      const byMt = new Map<number, number>();
+      this.methodTables.forEach((mt, k) => byMt.set(mt, k));
+      const mts = this.mtsValue!;
+      typeIndexes = new Uint32Array(mts.length);
+      for (let i = 0; i < mts.length; i++) typeIndexes[i] = byMt.get(mts[i]!)!;
+    }
+    return { addresses: this.addresses, typeIndexes, methodTables: this.methodTables, sizes: this.sizes, edgeStart: this.edgeStart, edgeTarget: this.edgeTarget, problems: this.problems };
+  }
+
+  /** A graph from arrays `toStored` gave for this dump; GCDescs (for slot offsets) are decoded from the dump when
+   * first needed. @throws LimitExceededError when the arrays do not fit together. */
+  static fromStored(stored: StoredGraph, mts: MethodTableReader, memory: MemoryReader): ObjectGraph {
+    const n = stored.addresses.length;
+    const e = stored.edgeTarget.length;
+    if (stored.typeIndexes.length !== n || stored.sizes.length !== n || stored.edgeStart.length !== n + 1 || stored.edgeStart[n] !== e) {
+      throw new LimitExceededError(`stored graph arrays do not fit together (${n} objects, ${stored.typeIndexes.length} types, ${stored.sizes.length} sizes, ${stored.edgeStart.length} offsets, ${e} edges)`);
+    }
+    const types = new TypeTable(mts, memory, stored.methodTables);
+    return new ObjectGraph(stored.addresses, stored.typeIndexes, stored.methodTables, stored.sizes, stored.edgeStart, stored.edgeTarget, new DumpOffsets(memory, types), stored.problems);
   }
 
   /** Largest index whose address is ≤ `address`, or -1. */
@@ -330,6 +390,11 @@ class ReverseEdgesImpl implements ReverseEdges {
     return new ReverseEdgesImpl(graph, start, source);
   }
 
+  /** Reverse edges computed earlier for the same graph. */
+  static adopt(graph: ObjectGraph, start: Uint32Array, source: Uint32Array): ReverseEdgesImpl {
+    return new ReverseEdgesImpl(graph, start, source);
+  }
+
   get edge(): Uint32Array {
     if (this.edgeValue === undefined) {
       const g = this.graph;
@@ -356,15 +421,17 @@ class TypeTable {
   constructor(
     private readonly mts: MethodTableReader,
     memory: MemoryReader,
+    /** MethodTables by type index, for a table whose types were not met in a walk (a stored graph). */
+    private readonly typeAddresses?: Float64Array,
   ) {
     this.reader = new GcDescReader(memory);
   }
 
   /** The GCDesc of the walk's type `type`, decoded the first time (`address`: the first object, for problems). */
-  desc(type: number, index: MethodTableIndex, address: number): GcDesc | null {
+  desc(type: number, index: MethodTableIndex | Float64Array, address: number): GcDesc | null {
     let d = this.descs[type];
     if (d === undefined) {
-      const info = this.mts.read(index.addresses[type]!);
+      const info = this.mts.read((index instanceof Float64Array ? index : index.addresses)[type]!);
       if (info.isCollectible) this.collectible++;
       try {
         d = info.containsGCPointers ? this.reader.read(info) : null;
@@ -378,9 +445,11 @@ class TypeTable {
     return d;
   }
 
-  /** The GCDesc of a type already met in the walk. */
+  /** The GCDesc of a type already met in the walk (of a stored graph: decoded on first use). */
   descOf(type: number): GcDesc | null {
-    return this.descs[type] ?? null;
+    const d = this.descs[type];
+    if (d === undefined && this.typeAddresses !== undefined && type < this.typeAddresses.length) return this.desc(type, this.typeAddresses, 0);
+    return d ?? null;
   }
 
   unreadable(address: number, reason: string): void {

@@ -660,9 +660,13 @@ class AddressLookup {
     if (chunkCount > 1 << 24) return; // more than 64 TiB of range: binary search only
     const chunkSlot = new Int32Array(chunkCount).fill(-1);
     let slots = 0;
+    // Addresses ascend: one comparison per object, a division only where a new chunk starts.
+    let nextChunk = -Infinity;
     for (let i = 0; i < n; i++) {
+      if (addresses[i]! < nextChunk) continue;
       const c = Math.floor((addresses[i]! - base) / C);
-      if (chunkSlot[c] === -1) chunkSlot[c] = slots++;
+      chunkSlot[c] = slots++;
+      nextChunk = base + (c + 1) * C;
     }
     const per = AddressLookup.PAGES + 1;
     const pageFirst = new Uint32Array(slots * per);

@@ -26,6 +26,7 @@ import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
 import { timeSequentialRead } from './time-sequential-read';
+import { indexCases, indexSizeNotes } from './index-bench';
 
 /** One command under test: how to run it and how to check what it printed. */
 interface BenchCase {
@@ -37,6 +38,8 @@ interface BenchCase {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to the process's stdin (the interactive prompt's commands). */
   readonly stdin?: string;
+  /** Runs before each timed run (e.g. empties an index folder). */
+  readonly before?: () => void;
   /** Throws AnswerMismatchError (or a parse error) when the output is not the agreed answer. */
   readonly check: (run: MeasuredRun) => void;
 }
@@ -63,6 +66,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
   const repoRoot = findRepoRoot();
   const cli = path.join(repoRoot, 'bin', 'dumpsleuth.js');
+  // Rows time whole computations unless they say otherwise: the per-dump index only where a row asks for it.
+  process.env.DUMPSLEUTH_INDEX = 'off';
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run bench` (it compiles first)');
 
   const { dumpPath, captured } = await obtainDump(options);
@@ -290,6 +295,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, '-e', '0'],
       check: () => undefined,
     },
+    ...indexCases(cli, dumpPath, targets[0]!),
   ];
 
   const loadBefore = os.loadavg()[0]!;
@@ -302,6 +308,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     for (const c of cases) {
       if (timedOut.has(c.id)) continue;
       let run: MeasuredRun;
+      c.before?.();
       try {
         run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env, cwd: repoRoot, stdin: c.stdin, timeoutMs: options.timeoutSeconds * 1000 });
       } catch (error) {
@@ -379,6 +386,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     );
   }
   notes.push(...notesFromChecks);
+  notes.push(...indexSizeNotes());
   notes.push(
     `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,
     'dominators/analyze have no SOS or ClrMD equivalent (neither computes dominators): absolute time and peak bytes per object only; analyze includes every leak rule (the rules engineers\' code), dominators only the graph, roots, dominator tree and retained sizes.',

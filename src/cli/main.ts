@@ -16,7 +16,7 @@ import { DIFF_USAGE, runDiff } from './commands/diff';
 import { cacheRoot } from '../capture/paths';
 import { DEFAULT_INDEX_MAX_BYTES, persistSessionIndex, type IndexSettings } from './index/session-index';
 
-const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] [--no-index] [--index-dir DIR] [--index-max-size N[K|M|G]] <dump> [command [args...]]
+const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] [--no-index] [--index-dir DIR] [--index-max-size N[K|M|G]] [--workers N] <dump> [command [args...]]
        dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
        dumpsleuth demo [--json]
        dumpsleuth mcp            (Model Context Protocol server on stdio, for AI assistants)
@@ -34,7 +34,8 @@ roots, reverse edges, dominator tree) in a per-dump index under the cache folder
 ~/.cache/dumpsleuth/index; --index-dir or $DUMPSLEUTH_INDEX_DIR to move it), so the next process on the same dump
 answers at once. A changed dump, a stale, truncated or corrupt index is rebuilt, never read. --no-index (or
 DUMPSLEUTH_INDEX=off) neither reads nor writes it; --index-max-size (or $DUMPSLEUTH_INDEX_MAX_SIZE, default 4G)
-caps one dump's index, and a part over the cap is not written (said on stderr).`;
+caps one dump's index, and a part over the cap is not written (said on stderr).
+--workers N (or $DUMPSLEUTH_WORKERS) builds the object graph's references on N threads (default 1; same answers).`;
 
 /** Global options that may appear anywhere on the command line. */
 interface GlobalOptions {
@@ -46,6 +47,7 @@ interface GlobalOptions {
   noIndex?: boolean;
   indexDir?: string;
   indexMaxSize?: string;
+  workers?: string;
   rest: string[];
 }
 
@@ -93,8 +95,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (opts.imagePath !== undefined && !isDirectory(opts.imagePath)) return fail(new UsageError(`--image-path ${opts.imagePath}: no such folder`), undefined, opts.json);
   if (first === 'diff') return runDiffCli(rest, opts);
   let index: IndexSettings | undefined;
+  let workers: number | undefined;
   try {
     index = indexSettings(opts);
+    workers = workerCount(opts);
   } catch (e) {
     return fail(e, undefined, opts.json);
   }
@@ -105,6 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(opts.ignoreImagePagesInDump ? { ignoreImagePagesInDump: true } : {}),
       ...(opts.managedImagesFromImagePathOnly ? { managedImagesFromImagePathOnly: true } : {}),
       ...(index !== undefined ? { index } : {}),
+      ...(workers !== undefined ? { workers } : {}),
     });
   } catch (e) {
     return fail(e, undefined, opts.json);
@@ -169,6 +174,15 @@ export function runCommand(session: Session, words: readonly string[], json: boo
     // After the answer: what the command built goes into the per-dump index for the next process.
     for (const note of persistSessionIndex(session)) process.stderr.write(`dumpsleuth: ${oneLine(note)}\n`);
   }
+}
+
+/** The graph build's thread count from --workers or $DUMPSLEUTH_WORKERS. @throws UsageError when it is not 1..64. */
+function workerCount(opts: GlobalOptions): number | undefined {
+  const text = opts.workers ?? process.env.DUMPSLEUTH_WORKERS;
+  if (text === undefined || text === '') return undefined;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 64)) throw new UsageError(`--workers ${text}: expected a thread count from 1 to 64`);
+  return n;
 }
 
 /** The index settings from the global options and the environment, or undefined when the index is off.
@@ -255,10 +269,11 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
     else if (a === '--ignore-image-pages-in-dump') out.ignoreImagePagesInDump = true;
     else if (a === '--managed-images-from-image-path-only') out.managedImagesFromImagePathOnly = true;
     else if (a === '--no-index') out.noIndex = true;
-    else if (a === '--index-dir' || a === '--index-max-size') {
+    else if (a === '--index-dir' || a === '--index-max-size' || a === '--workers') {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       if (a === '--index-dir') out.indexDir = v;
+      else if (a === '--workers') out.workers = v;
       else out.indexMaxSize = v;
     } else if (a.startsWith('--index-dir=')) out.indexDir = a.slice('--index-dir='.length);
     else if (a.startsWith('--index-max-size=')) out.indexMaxSize = a.slice('--index-max-size='.length);

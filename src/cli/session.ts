@@ -20,6 +20,8 @@ export interface SessionOptions {
   readonly managedImagesFromImagePathOnly?: boolean;
   /** The persistent per-dump index (cli/index/session-index.ts); none when undefined. */
   readonly index?: IndexSettings;
+  /** Threads for the graph build (heap/parallel-edges.ts); 1 or undefined: the calling thread alone. */
+  readonly workers?: number;
 }
 
 /** The objects one dump yields, created on first use. */

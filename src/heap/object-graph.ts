@@ -13,6 +13,7 @@ import type { MethodTableReader } from '../runtime/method-table';
 import { GcDescReader, type GcDesc } from './gc-desc';
 import { forEachObject, type WalkProblem } from './heap-walker';
 import { MethodTableIndex } from './method-table-index';
+import { resolveEdgesInParallel, type ParallelEdges } from './parallel-edges';
 
 /** `edgeOffsetOf` of an edge that comes from a dependent handle rather than a field. */
 export const DEPENDENT_EDGE = 0xffffffff;
@@ -257,7 +258,7 @@ export class ObjectGraph {
    * `dependents` adds primary → secondary edges. Problems (unreadable objects, dangling references) are recorded in
    * `problems`, never guessed around.
    * @throws LimitExceededError when the heap has 2^32 or more objects or references. */
-  static build(heap: GcHeap, mts: MethodTableReader, memory: MemoryReader, dependents: readonly DependentEdge[] = []): ObjectGraph {
+  static build(heap: GcHeap, mts: MethodTableReader, memory: MemoryReader, dependents: readonly DependentEdge[] = [], parallel?: ParallelEdges): ObjectGraph {
     const types = new TypeTable(mts, memory);
     const mtIndex = new MethodTableIndex();
     const addressChunks = new ChunkedF64();
@@ -306,25 +307,22 @@ export class ObjectGraph {
     const bound = slotBound + deps.length;
     if (bound >= TWO32) throw new LimitExceededError(`the heap has ${bound} references; the graph indexes fewer than 2^32`);
 
-    // Pass 2: read each object's slots in address order (sequential reads) and resolve them to object indexes.
-    const edgeStart = new Uint32Array(count + 1);
-    let edgeTarget = new Uint32Array(bound);
-    const reader = new SlotReader(memory, SLOT_WINDOW);
-    const resolver = new SlotResolver(lookup, reader);
-    let cursor = 0;
-    let unresolved = 0;
-    let nextDep = 0;
-    for (let i = 0; i < count; i++) {
-      edgeStart[i] = cursor;
-      const desc = types.descOf(typeOf[i]!);
-      if (desc !== null) {
-        resolver.begin(addresses[i]!, edgeTarget, cursor);
-        if (forEachSlot(desc, sizes[i]!, resolver)) {
-          cursor = resolver.cursor;
-          unresolved += resolver.unresolved;
-        } else types.unreadable(addresses[i]!, `memory at 0x${resolver.failedAt.toString(16)} is not in the dump`);
-      }
-      while (nextDep < deps.length && deps[nextDep]![0] === i) edgeTarget[cursor++] = deps[nextDep++]![1];
+    // Pass 2: read each object's slots in address order (sequential reads) and resolve them to object indexes;
+    // with `parallel`, ranges of objects go to worker threads (parallel-edges.ts), the same answer either way.
+    const edgeStart = new Uint32Array(parallel !== undefined && parallel.workers > 1 ? new SharedArrayBuffer(4 * (count + 1)) : new ArrayBuffer(4 * (count + 1)));
+    let edgeTarget: Uint32Array;
+    let cursor: number;
+    let unresolved: number;
+    const input = { memory, lookup, addresses, typeOf, sizes, descOf: (t: number) => types.descOf(t), deps };
+    const shared = parallel !== undefined && parallel.workers > 1 && count >= (parallel.minObjects ?? 0) ? resolveEdgesInParallel(parallel, input, edgeStart, bound) : undefined;
+    if (shared !== undefined) {
+      ({ edgeTarget, cursor, unresolved } = shared);
+      for (const u of shared.unreadable) types.unreadable(u.address, `memory at 0x${u.failedAt.toString(16)} is not in the dump`);
+    } else {
+      edgeTarget = new Uint32Array(bound);
+      const r = resolveEdgeRange(input, 0, count, edgeStart, edgeTarget, 0);
+      ({ cursor, unresolved } = r);
+      for (const u of r.unreadable) types.unreadable(u.address, `memory at 0x${u.failedAt.toString(16)} is not in the dump`);
     }
     edgeStart[count] = cursor;
     // Null slots make the bound loose; copy when the slack is worth more than the copy's transient.
@@ -594,6 +592,62 @@ class SlotResolver implements SlotVisitor {
   }
 }
 
+/** What pass 2 of the build reads: the object table, the GCDesc of each type, dependent edges sorted by primary. */
+export interface EdgeRangeInput {
+  readonly memory: MemoryReader;
+  readonly lookup: AddressLookup;
+  readonly addresses: Float64Array;
+  readonly typeOf: Uint32Array;
+  readonly sizes: Uint32Array | Float64Array;
+  readonly descOf: (type: number) => GcDesc | null;
+  /** [primary, secondary] object indexes, sorted by primary. */
+  readonly deps: readonly (readonly [number, number])[];
+}
+
+/** What one range of pass 2 produced. */
+export interface EdgeRangeResult {
+  /** One past the last edge written. */
+  readonly cursor: number;
+  readonly unresolved: number;
+  /** Objects whose slots could not all be read (at most 100), in object order. */
+  readonly unreadable: { address: number; failedAt: number }[];
+}
+
+/** Pass 2 for objects [from, to): writes `edgeStart[i]` and the edges from `edgeTarget[cursor]` on (the object's
+ * resolved slots in slot order, then its dependent-handle edges). */
+export function resolveEdgeRange(input: EdgeRangeInput, from: number, to: number, edgeStart: Uint32Array, edgeTarget: Uint32Array, cursor: number): EdgeRangeResult {
+  const { addresses, typeOf, sizes, deps } = input;
+  const resolver = new SlotResolver(input.lookup, new SlotReader(input.memory, SLOT_WINDOW));
+  const unreadable: { address: number; failedAt: number }[] = [];
+  let unresolved = 0;
+  let nextDep = 0;
+  while (nextDep < deps.length && deps[nextDep]![0] < from) nextDep++;
+  for (let i = from; i < to; i++) {
+    edgeStart[i] = cursor;
+    const desc = input.descOf(typeOf[i]!);
+    if (desc !== null) {
+      resolver.begin(addresses[i]!, edgeTarget, cursor);
+      if (forEachSlot(desc, sizes[i]!, resolver)) {
+        cursor = resolver.cursor;
+        unresolved += resolver.unresolved;
+      } else if (unreadable.length < MAX_UNREADABLE) unreadable.push({ address: addresses[i]!, failedAt: resolver.failedAt });
+    }
+    while (nextDep < deps.length && deps[nextDep]![0] === i) edgeTarget[cursor++] = deps[nextDep++]![1];
+  }
+  return { cursor, unresolved, unreadable };
+}
+
+/** An upper bound of the edges of objects [from, to) (slots by GCDesc, plus dependent edges). */
+export function edgeBound(input: EdgeRangeInput, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const desc = input.descOf(input.typeOf[i]!);
+    if (desc !== null) n += slotCountBound(desc, input.sizes[i]!);
+  }
+  for (const d of input.deps) if (d[0] >= from && d[0] < to) n++;
+  return n;
+}
+
 /** Recomputes slot offsets from the dump: the k-th edge of an object is its k-th resolved slot, then its
  * dependent-handle edges (the build's order). */
 class DumpOffsets implements OffsetSource, SlotVisitor {
@@ -642,7 +696,7 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
 /** Address → object index: per 4 MiB chunk of the heap's address range a table of the first object of each 4 KiB
  * page, then a binary search among the few objects that start in the page. Sparse: only chunks holding objects
  * have a table (4 KiB each). Falls back to one binary search when the range is too wide for the chunk directory. */
-class AddressLookup {
+export class AddressLookup {
   private static readonly CHUNK_BYTES = 4 * 1024 * 1024;
   private static readonly PAGE_BYTES = 4096;
   private static readonly PAGES = 1024;

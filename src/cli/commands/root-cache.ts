@@ -63,7 +63,20 @@ export class RootCache {
       const stored = index?.loadGraph();
       if (stored !== undefined) this.graphValue = stored;
       else {
-        this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents);
+        const o = s.options;
+        const parallel =
+          o.workers !== undefined && o.workers > 1
+            ? {
+                workers: o.workers,
+                dumpPath: s.dump.path,
+                openOptions: {
+                  ...(o.imagePath ? { imagePath: o.imagePath } : {}),
+                  ...(o.ignoreImagePagesInDump === true ? { ignoreImagePagesInDump: true } : {}),
+                  ...(o.managedImagesFromImagePathOnly === true ? { managedImagesFromImagePathOnly: true } : {}),
+                },
+              }
+            : undefined;
+        this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents, parallel);
         index?.graphBuilt(this.graphValue);
       }
       this.graphBuildMs = Date.now() - t0;

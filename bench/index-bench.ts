@@ -1,6 +1,7 @@
 // Issue 16's index rows: for gcroot, retained and analyze on one dump, the process without the index (--no-index),
 // the first process with an empty index folder (computes, then writes the index), and the second process (reads
-// it); every answer must equal the --no-index one. Also the index's size on disk. `npm run bench` includes these
+// it); every answer must equal the --no-index one. Also the index's size on disk, and gcroot --no-index with the
+// graph's references resolved on 2 threads (the worker scaling row; the --no-index row is the 1-thread one). `npm run bench` includes these
 // rows; `node dist/bench/index-bench.js [--scenario many|large | --dump PATH] [--repeat R]` runs only them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,6 +58,18 @@ export function indexCases(cli: string, dumpPath: string, target: string): Index
           same(`${c.name} --no-index`)(run);
         },
       },
+      ...(c.name === 'gcroot'
+        ? [
+            {
+              id: 'workers-gcroot-2',
+              tool: 'dumpsleuth',
+              command: `${command} --no-index --workers 2 (graph references on 2 threads)`,
+              question: c.question,
+              argv: [process.execPath, cli, '--no-index', '--workers', '2', dumpPath, ...c.words],
+              check: same('gcroot --workers 2'),
+            },
+          ]
+        : []),
       {
         id: `index-${c.name}-first`,
         tool: 'dumpsleuth',

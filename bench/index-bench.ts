@@ -4,6 +4,7 @@
 // graph's references resolved on 2 threads (the worker scaling row; the --no-index row is the 1-thread one). `npm run bench` includes these
 // rows; `node dist/bench/index-bench.js [--scenario many|large | --dump PATH] [--repeat R]` runs only them.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot, captureDump, findRepoRoot } from '../src/capture';
 import { median } from './median';
@@ -133,20 +134,33 @@ async function main(argv: readonly string[]): Promise<number> {
   if (first === undefined) throw new Error(`no ${type} object in ${dumpPath}`);
   const cases = indexCases(cli, dumpPath, `0x${first}`);
   const times = new Map<string, MeasuredRun[]>(cases.map((c) => [c.id, []]));
+  // CPU seconds (user + system) too: on a shared machine they move less with the load than wall time.
+  const cpu = new Map<string, number[]>(cases.map((c) => [c.id, []]));
+  const cpuFile = path.join(os.tmpdir(), `dumpsleuth-index-bench-${process.pid}.cpu`);
   for (let round = 1; round <= repeat; round++) {
     for (const c of cases) {
       c.before?.();
-      const run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env ?? { ...process.env, DUMPSLEUTH_INDEX: 'off' } });
+      const run = await measureProcess('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, ...c.argv], { env: c.env ?? { ...process.env, DUMPSLEUTH_INDEX: 'off' } });
       if (run.code !== 0) throw new Error(`${c.command} failed: ${run.stderr}`);
       c.check(run);
       times.get(c.id)!.push(run);
-      process.stderr.write(`index-bench: run ${round}/${repeat}: ${c.command}: ${(run.wallMs / 1000).toFixed(3)} s\n`);
+      const [user, system] = fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+      cpu.get(c.id)!.push(user! + system!);
+      process.stderr.write(`index-bench: run ${round}/${repeat}: ${c.command}: ${(run.wallMs / 1000).toFixed(3)} s, CPU ${(user! + system!).toFixed(2)} s\n`);
     }
   }
-  const lines = [`dump: ${dumpPath} (${mib(fs.statSync(dumpPath).size)})`, '', '| command | median wall | peak RSS |', '|---|---:|---:|'];
+  fs.rmSync(cpuFile, { force: true });
+  const lines = [
+    `dump: ${dumpPath} (${mib(fs.statSync(dumpPath).size)}); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`,
+    '',
+    '| command | median wall | median CPU (user+sys) | peak RSS |',
+    '|---|---:|---:|---:|',
+  ];
   for (const c of cases) {
     const runs = times.get(c.id)!;
-    lines.push(`| ${c.command} | ${(median(runs.map((r) => r.wallMs)) / 1000).toFixed(2)} s | ${(Math.max(...runs.map((r) => r.peakRssBytes)) / 2 ** 20).toFixed(0)} MiB |`);
+    lines.push(
+      `| ${c.command} | ${(median(runs.map((r) => r.wallMs)) / 1000).toFixed(2)} s | ${median(cpu.get(c.id)!).toFixed(2)} s | ${(Math.max(...runs.map((r) => r.peakRssBytes)) / 2 ** 20).toFixed(0)} MiB |`,
+    );
   }
   lines.push('', ...indexSizeNotes().map((n) => `- ${n}`));
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -22,11 +22,11 @@ import {
 } from './check-answers';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { benchDeadThreadsGcroot, formatDeadThreadsGcroot } from './dead-threads-gcroot';
+import { indexCases, indexSizeNotes } from './index-bench';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
 import { timeSequentialRead } from './time-sequential-read';
-import { indexCases, indexSizeNotes } from './index-bench';
 
 /** One command under test: how to run it and how to check what it printed. */
 interface BenchCase {
@@ -386,13 +386,13 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     );
   }
   notes.push(...notesFromChecks);
-  notes.push(...indexSizeNotes());
   notes.push(
     `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,
     'dominators/analyze have no SOS or ClrMD equivalent (neither computes dominators): absolute time and peak bytes per object only; analyze includes every leak rule (the rules engineers\' code), dominators only the graph, roots, dominator tree and retained sizes.',
   );
   const targetResults = issueTargets(results, heapReference.totalCount, heapReadMs, dumpSize);
   if (jsonWarnings.length > 0) notes.push(`dumpsleuth warned: ${jsonWarnings.map(String).join('; ')}`);
+  notes.push(...indexSizeNotes());
 
   const report: BenchReport = {
     date: new Date().toISOString(),

@@ -569,8 +569,7 @@ export class AnalysisContext {
   }
 }
 
-/** Paths and dominators, computed once per graph and root set and shared by contexts over them (the per-dump index
- * may supply the dominator tree). */
+/** Paths and dominators, computed once per graph and root set. */
 export interface HeavyParts {
   parent?: Int32Array;
   live?: Uint8Array;

@@ -4,6 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cacheRoot } from '../capture/paths';
+import type { IndexSettings } from './index/session-index';
 import { CancelledError, DumpsleuthError, UsageError } from '../errors';
 import { findCommand, COMMANDS } from './commands';
 import type { CommandResult } from './command';
@@ -13,8 +15,6 @@ import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
 import { commandHelpText, helpOf } from './help/command-help';
 import { DIFF_USAGE, runDiff } from './commands/diff';
-import { cacheRoot } from '../capture/paths';
-import { DEFAULT_INDEX_MAX_BYTES, persistSessionIndex, type IndexSettings } from './index/session-index';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] [--no-index] [--index-dir DIR] [--index-max-size N[K|M|G]] [--workers N] <dump> [command [args...]]
        dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
@@ -171,8 +171,8 @@ export function runCommand(session: Session, words: readonly string[], json: boo
     session.takeWarnings();
     return fail(e, truncation, wantJson);
   } finally {
-    // After the answer: what the command built goes into the per-dump index for the next process.
-    for (const note of persistSessionIndex(session)) process.stderr.write(`dumpsleuth: ${oneLine(note)}\n`);
+    // After the answer: e.g. what the command built goes into the per-dump index for the next process.
+    for (const hook of session.afterCommand) for (const note of hook()) process.stderr.write(`dumpsleuth: ${oneLine(note)}\n`);
   }
 }
 
@@ -184,6 +184,9 @@ function workerCount(opts: GlobalOptions): number | undefined {
   if (!(n >= 1 && n <= 64)) throw new UsageError(`--workers ${text}: expected a thread count from 1 to 64`);
   return n;
 }
+
+/** The default cap of one dump's index. */
+const DEFAULT_INDEX_MAX_BYTES = 4 * 2 ** 30;
 
 /** The index settings from the global options and the environment, or undefined when the index is off.
  * @throws UsageError for a bad size. */

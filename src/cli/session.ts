@@ -35,6 +35,8 @@ export class Session {
   commandName: string | undefined;
   /** Warnings of the current command; the CLI prints and clears them after each command. */
   readonly warnings: string[] = [];
+  /** Run after each command (its answer printed); each returns notes for stderr (the per-dump index's writes). */
+  readonly afterCommand: (() => string[])[] = [];
   /** Index into `dump.threads` of the current thread (dotnet-dump's `setthread`); clrstack shows it by default. */
   currentThread = 0;
 

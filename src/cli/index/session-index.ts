@@ -28,9 +28,6 @@ export interface IndexSettings {
   readonly log?: boolean;
 }
 
-/** The default size cap of one dump's index (4 GiB). */
-export const DEFAULT_INDEX_MAX_BYTES = 4 * 2 ** 30;
-
 /** The parts, in the order they are written (derived parts after the graph they come from). */
 type Part = 'graph' | 'roots' | 'reverse' | 'dominators';
 const PARTS: readonly Part[] = ['graph', 'roots', 'reverse', 'dominators'];
@@ -329,16 +326,16 @@ export function sessionIndexOf(session: Session): SessionIndex | undefined {
     const settings = session.options.index;
     index = settings === undefined ? null : new SessionIndex(session, settings);
     indexes.set(session, index);
+    if (index !== null) {
+      const created = index;
+      // After each command: write what it built; the notes (rebuilt or unwritten parts) go to stderr.
+      session.afterCommand.push(() => {
+        created.persist();
+        return created.notes.splice(0);
+      });
+    }
   }
   return index ?? undefined;
-}
-
-/** Writes what the last command built and returns the notes for stderr (emptied). Never throws for index trouble. */
-export function persistSessionIndex(session: Session): string[] {
-  const index = indexes.get(session);
-  if (!index) return [];
-  index.persist();
-  return index.notes.splice(0);
 }
 
 function fileSize(file: string): number {

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot, captureDump, findDotnet, findRepoRoot, runProcess, type CapturedDump } from '../src/capture';
 import { buildClrmdOracle } from '../test/support/clrmd';
+import { indexCases, indexSizeNotes } from './index-bench';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options';
 import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming, type TargetResult } from './bench-report';
 import {
@@ -22,7 +23,6 @@ import {
 } from './check-answers';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { benchDeadThreadsGcroot, formatDeadThreadsGcroot } from './dead-threads-gcroot';
-import { indexCases, indexSizeNotes } from './index-bench';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';

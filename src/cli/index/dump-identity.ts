@@ -1,6 +1,7 @@
 /**
- * The identity the per-dump index is keyed by: the dump file (real path, size, mtime, inode, and a digest of 64 KiB
- * samples spread over it, so an edited file of the same size and time is caught too), the build ids of its modules,
+ * The identity the per-dump index is keyed by: the dump file (real path, size, mtime, ctime — which no one can set
+ * back —, inode, and a digest of 64 KiB samples spread over it, so an edited file of the same size and mtime is caught
+ * too), the build ids of its modules,
  * the image files overlaid on it, the options that change what is read, and the code that computes the index
  * (format version plus a digest of dumpsleuth's own compiled files). Any change gives another key: the index is
  * rebuilt, never read stale.
@@ -32,7 +33,7 @@ export function dumpIdentity(session: Session, options: Record<string, unknown>)
   const facts = {
     format: INDEX_FORMAT,
     code: codeDigest(),
-    dump: { path: realPath, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, samples: sampleDigest(realPath, st.size) },
+    dump: { path: realPath, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, samples: sampleDigest(realPath, st.size) },
     modules: dump.modules.map((m) => [m.path, m.buildId ?? '']),
     overlays: dump.imageOverlays.filter((o) => o.filePath !== undefined).map((o) => [o.filePath, ...fileFacts(o.filePath!)]),
     options,

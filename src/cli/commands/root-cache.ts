@@ -29,7 +29,7 @@ export class RootCache {
 
   /** Every readable GC handle; what could not be read becomes a warning of each command that uses them. */
   get handles(): GcHandle[] {
-    this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars, this.handleProblems);
+    this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars, this.handleProblems, this.session.heap.gcSubDescriptor);
     for (const p of this.handleProblems) this.session.warn(p);
     return this.handlesValue;
   }

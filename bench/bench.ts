@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot, captureDump, findDotnet, findRepoRoot, runProcess, type CapturedDump } from '../src/capture';
 import { buildClrmdOracle } from '../test/support/clrmd';
+import { indexCases, indexSizeNotes } from './index-bench';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options';
 import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming, type TargetResult } from './bench-report';
 import {
@@ -39,6 +40,8 @@ interface BenchCase {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to the process's stdin (the interactive prompt's commands). */
   readonly stdin?: string;
+  /** Runs before each timed run (e.g. empties an index folder). */
+  readonly before?: () => void;
   /** Throws AnswerMismatchError (or a parse error) when the output is not the agreed answer. */
   readonly check: (run: MeasuredRun) => void;
 }
@@ -66,6 +69,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
   const repoRoot = findRepoRoot();
   const cli = path.join(repoRoot, 'bin', 'dumpsleuth.js');
+  // Rows time whole computations unless they say otherwise: the per-dump index only where a row asks for it.
+  process.env.DUMPSLEUTH_INDEX = 'off';
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run bench` (it compiles first)');
 
   const { dumpPath, captured } = await obtainDump(options);
@@ -326,6 +331,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, '-e', '0'],
       check: () => undefined,
     },
+    ...indexCases(cli, dumpPath, targets[0]!),
   ];
 
   if (options.interactive) {
@@ -385,6 +391,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     for (const c of cases) {
       if (timedOut.has(c.id)) continue;
       let run: MeasuredRun;
+      c.before?.();
       try {
         run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env, cwd: repoRoot, stdin: c.stdin, timeoutMs: options.timeoutSeconds * 1000 });
       } catch (error) {
@@ -477,6 +484,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
   const targetResults = [...issueTargets(results, heapReference.totalCount, heapReadMs, dumpSize), ...interactiveTargets(results, startup + heapReadMs)];
   if (jsonWarnings.length > 0) notes.push(`dumpsleuth warned: ${jsonWarnings.map(String).join('; ')}`);
+  notes.push(...indexSizeNotes());
 
   const report: BenchReport = {
     date: new Date().toISOString(),

@@ -603,7 +603,7 @@ function retainedOfLargeSet(idom: Int32Array, retained: Float64Array, indexes: r
 }
 
 /** Paths and dominators, computed once per graph and root set. */
-interface HeavyParts {
+export interface HeavyParts {
   parent?: Int32Array;
   live?: Uint8Array;
   rootByObject?: Map<number, GcRoot>;

@@ -7,7 +7,7 @@ import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { stackWalkerOf, type StackFrame, type StackWalk } from '../../runtime/code/stack-walker';
 import { readFrameVariables, type FrameVariable, type FrameVariables } from '../../runtime/code/frame-variables';
 import { sourceLineOf, type SourceLine } from './source-lines';
-import { UsageError } from '../../errors';
+import { DumpsleuthError, UsageError } from '../../errors';
 import { parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, p16, p16Upper } from '../format';
@@ -58,6 +58,7 @@ export const clrstackCommand: Command = {
       lines.push(`OS Thread Id: 0x${t.osId.toString(16)}`);
       lines.push('        Child SP               IP Call Site');
       const frames = walk?.frames ?? [];
+      const frameMethod = (f: StackFrame) => (f.kind === 'frame' ? frameFunctionName(code, f.function) : undefined);
       const variables = new Map<StackFrame, FrameVariables>();
       const sources = new Map<StackFrame, SourceLine>();
       frames.forEach((f, k) => {
@@ -67,7 +68,7 @@ export const clrstackCommand: Command = {
       });
       for (const f of frames) {
         const source = sources.get(f);
-        lines.push(frameLine(f, (md) => code.methodDescs.name(md)) + (source ? ` [${source.file} @ ${source.line}]` : ''));
+        lines.push(frameLine(f, (md) => code.methodDescs.name(md), frameMethod(f)) + (source ? ` [${source.file} @ ${source.line}]` : ''));
         if (f.kind !== 'managed' || !(showArgs || showLocals)) continue;
         const vars = readFrameVariables(session.runtime, code, f);
         variables.set(f, vars);
@@ -89,7 +90,7 @@ export const clrstackCommand: Command = {
                 ...(sources.has(f) ? { source: sources.get(f) } : {}),
                 ...(variables.has(f) ? variablesJson(variables.get(f)!, showArgs, showLocals) : {}),
               }
-            : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address) },
+            : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address), method: frameMethod(f) ?? null },
         ),
       });
     }
@@ -146,8 +147,20 @@ function variablesJson(vars: FrameVariables, showArgs: boolean, showLocals: bool
   };
 }
 
-/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] ` for explicit Frames. */
-function frameLine(f: StackFrame, nameOf: (md: number) => string): string {
+/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] method` for explicit Frames
+ * (the method only for a Frame that stands for one, as SOS prints an active P/Invoke's target). */
+function frameLine(f: StackFrame, nameOf: (md: number) => string, frameMethod?: string): string {
   if (f.kind === 'managed') return `${p16Upper(f.sp)} ${p16Upper(f.ip)} ${nameOf(f.methodDesc)}`;
-  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] `;
+  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] ${frameMethod ?? ''}`;
+}
+
+/** The name of the MethodDesc a Frame stands for, when it reads as one; undefined otherwise. */
+function frameFunctionName(code: ReturnType<typeof codeResolverOf>, md: number): string | undefined {
+  if (md === 0 || code.methodDescs.tryRead(md) === undefined) return undefined;
+  try {
+    return code.methodDescs.name(md);
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return undefined;
+    throw e;
+  }
 }

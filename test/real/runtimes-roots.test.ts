@@ -2,10 +2,13 @@
 // each against an oracle on the same self-contained dumps — precise stack roots per thread equal the DAC's (ClrMD),
 // gcroot's roots equal SOS's (handles, finalizer queue, stack slots and registers) with every chain link one of
 // ClrMD's references, dumpobj on sampled objects equals SOS field by field (full dumps), clrstack -all equals SOS on
-// every scenario, and dumpdomain equals SOS's text (11's DAC lists the domain under "System Domain" too).
+// every scenario, dumpheap -live -stat and threadpool equal SOS, and dumpdomain equals SOS's text (11's DAC
+// lists the domain under "System Domain" too).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dumpdomainCommand } from '../../src/cli/commands/dumpdomain';
+import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
+import { threadpoolCommand } from '../../src/cli/commands/threadpool';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
 import { gcrootCommand } from '../../src/cli/commands/gcroot';
@@ -23,6 +26,15 @@ import { consoleFilter, parseDumpObj, type SosFieldRow } from '../support/sos-ob
 import { parseGcRoot } from '../support/sos-root-parsers';
 
 const TIMEOUT = 10 * 60_000;
+const COMMANDS = new Map([dumpheapCommand, threadpoolCommand].map((c) => [c.name, c]));
+
+/** Runs `command` (words) on an open session and returns its text. */
+function runCommandText(session: Session, command: string): string {
+  const [name, ...args] = command.split(' ');
+  const c = COMMANDS.get(name!);
+  assert.ok(c, `no command ${name}`);
+  return c.run(session, args).text;
+}
 const hex = (n: number) => '0x' + n.toString(16);
 
 /** SOS's root kind text for our JSON kind (as roots.test.ts). */
@@ -203,6 +215,23 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
         }
       });
     }
+
+    it(`${label}: dumpheap -live -stat and threadpool text equal SOS's`, async () => {
+      const dump = await getDump(entry.scenario, entry);
+      const commands = ['dumpheap -live -stat', 'threadpool'];
+      const sos = await runSosMany(dump.dumpPath, commands);
+      const session = Session.open(dump.dumpPath);
+      try {
+        commands.forEach((command, i) => {
+          // SOS's progress lines for the live-object pass are not part of the answer.
+          const expected = normalize(sos[i]!).filter((l) => !/^(Calculating live objects|Caching GC roots|Subsequent runs of this command)/.test(l));
+          assert.ok(expected.length >= (command === 'threadpool' ? 1 : 2), `SOS answers ${command}`);
+          assert.deepEqual(normalize(runCommandText(session, command)), expected, command);
+        });
+      } finally {
+        session.close();
+      }
+    });
 
     it(`${label}: dumpdomain text equals SOS's`, async () => {
       const dump = await getDump(entry.scenario, entry);

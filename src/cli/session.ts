@@ -85,7 +85,16 @@ export class Session {
 
   /** The current command's warnings, cleared for the next command (dump-level warnings such as truncation are
    * added by the CLI's runCommand). */
+  /** The current command's warnings so far (names it could not read included), without clearing them: for answers
+   * that say in their own text and JSON that they are incomplete. */
+  peekWarnings(): string[] {
+    for (const m of this.namesValue?.takeUsedProblems() ?? []) this.warn(m);
+    return [...this.warnings];
+  }
+
   takeWarnings(): string[] {
+    // Names that could not be read are a loss in whatever answer showed them.
+    for (const m of this.namesValue?.takeUsedProblems() ?? []) this.warn(m);
     const all = [...this.warnings];
     this.warnings.length = 0;
     return all;

@@ -44,6 +44,8 @@ export interface GraphProblems {
   readonly collectibleObjects: number;
   /** Objects whose references could not be read (address and reason), capped. */
   readonly unreadable: readonly { address: number; reason: string }[];
+  /** How many objects' references could not be read (all of them, not capped). */
+  readonly unreadableCount: number;
 }
 
 /** One dependent handle's edge, by address. */
@@ -270,7 +272,7 @@ export class ObjectGraph {
     // Null slots make the bound loose; copy when the slack is worth more than the copy's transient.
     edgeTarget = cursor * 8 < edgeTarget.length * 7 ? edgeTarget.slice(0, cursor) : edgeTarget.subarray(0, cursor);
 
-    const problems: GraphProblems = { walk, unresolvedReferences: unresolved, collectibleObjects: types.collectible, unreadable: types.unreadableList };
+    const problems: GraphProblems = { walk, unresolvedReferences: unresolved, collectibleObjects: types.collectible, unreadable: types.unreadableList, unreadableCount: types.unreadableCount };
     return new ObjectGraph(addresses, typeOf, mtIndex.addresses.slice(0, mtIndex.count), sizes, edgeStart, edgeTarget, new DumpOffsets(memory, types), problems);
   }
 
@@ -298,7 +300,7 @@ export class ObjectGraph {
       start,
       Uint32Array.from(target),
       { offsetOf: (_, e) => stored[e]! },
-      { walk: [], unresolvedReferences: 0, collectibleObjects: 0, unreadable: [] },
+      { walk: [], unresolvedReferences: 0, collectibleObjects: 0, unreadable: [], unreadableCount: 0 },
     );
   }
 }
@@ -352,6 +354,10 @@ class TypeTable {
   private readonly reader: GcDescReader;
   collectible = 0;
   readonly unreadableList: { address: number; reason: string }[] = [];
+  /** Every object whose references were not read (the list above keeps only the first MAX_UNREADABLE). */
+  unreadableCount = 0;
+  /** Types whose GCDesc could not be decoded: each of their objects is unreadable too. */
+  private readonly failed = new Set<number>();
 
   constructor(
     private readonly mts: MethodTableReader,
@@ -363,6 +369,7 @@ class TypeTable {
   /** The GCDesc of the walk's type `type`, decoded the first time (`address`: the first object, for problems). */
   desc(type: number, index: MethodTableIndex, address: number): GcDesc | null {
     let d = this.descs[type];
+    if (d === null && this.failed.has(type)) this.unreadable(address, '');
     if (d === undefined) {
       const info = this.mts.read(index.addresses[type]!);
       if (info.isCollectible) this.collectible++;
@@ -371,6 +378,7 @@ class TypeTable {
         if (d !== null && d.kind === 'none') d = null;
       } catch (e) {
         this.unreadable(address, (e as Error).message);
+        this.failed.add(type);
         d = null;
       }
       this.descs[type] = d;
@@ -384,7 +392,8 @@ class TypeTable {
   }
 
   unreadable(address: number, reason: string): void {
-    if (this.unreadableList.length < MAX_UNREADABLE) this.unreadableList.push({ address, reason });
+    this.unreadableCount++;
+    if (this.unreadableList.length < MAX_UNREADABLE && reason !== '') this.unreadableList.push({ address, reason });
   }
 }
 

@@ -5,7 +5,7 @@
 import { readThreads, type ClrThread } from '../../runtime/thread-store';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { stackWalkerOf, type StackFrame, type StackWalk } from '../../runtime/code/stack-walker';
-import { UsageError } from '../../errors';
+import { DumpsleuthError, UsageError } from '../../errors';
 import { parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, p16, p16Upper } from '../format';
@@ -53,7 +53,8 @@ export const clrstackCommand: Command = {
       lines.push(`OS Thread Id: 0x${t.osId.toString(16)}`);
       lines.push('        Child SP               IP Call Site');
       const frames = walk?.frames ?? [];
-      for (const f of frames) lines.push(frameLine(f, (md) => code.methodDescs.name(md)));
+      const frameMethod = (f: StackFrame) => (f.kind === 'frame' ? frameFunctionName(code, f.function) : undefined);
+      for (const f of frames) lines.push(frameLine(f, (md) => code.methodDescs.name(md), frameMethod(f)));
       for (const p of walk?.problems ?? []) session.warn(`thread 0x${t.osId.toString(16)}: ${p}`);
       json.push({
         osId: t.osId,
@@ -61,7 +62,7 @@ export const clrstackCommand: Command = {
         frames: frames.map((f) =>
           f.kind === 'managed'
             ? { kind: 'managed', sp: hexJson(f.sp), ip: hexJson(f.ip), methodDesc: hexJson(f.methodDesc), method: code.methodDescs.name(f.methodDesc) }
-            : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address) },
+            : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address), method: frameMethod(f) ?? null },
         ),
       });
     }
@@ -69,8 +70,20 @@ export const clrstackCommand: Command = {
   },
 };
 
-/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] ` for explicit Frames. */
-function frameLine(f: StackFrame, nameOf: (md: number) => string): string {
+/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] method` for explicit Frames
+ * (the method only for a Frame that stands for one, as SOS prints an active P/Invoke's target). */
+function frameLine(f: StackFrame, nameOf: (md: number) => string, frameMethod?: string): string {
   if (f.kind === 'managed') return `${p16Upper(f.sp)} ${p16Upper(f.ip)} ${nameOf(f.methodDesc)}`;
-  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] `;
+  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] ${frameMethod ?? ''}`;
+}
+
+/** The name of the MethodDesc a Frame stands for, when it reads as one; undefined otherwise. */
+function frameFunctionName(code: ReturnType<typeof codeResolverOf>, md: number): string | undefined {
+  if (md === 0 || code.methodDescs.tryRead(md) === undefined) return undefined;
+  try {
+    return code.methodDescs.name(md);
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return undefined;
+    throw e;
+  }
 }

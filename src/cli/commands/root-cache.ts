@@ -6,7 +6,8 @@ import { markLive } from '../../analysis/liveness';
 import { ObjectGraph } from '../../heap/object-graph';
 import { collectNonStackRoots, collectStackRoots, type GcRoot, type RootInputs } from '../../heap/roots';
 import { readFinalizeQueues, type FinalizeQueue } from '../../runtime/gc/finalize-queue';
-import { readGcHandles, type GcHandle } from '../../runtime/gc/handle-table';
+import { DumpsleuthError } from '../../errors';
+import { handleSlotCountOf, readGcHandles, type GcHandle, type HandleSlotCount } from '../../runtime/gc/handle-table';
 import { readThreads } from '../../runtime/thread-store';
 import type { Session } from '../session';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
@@ -16,6 +17,8 @@ import { reportWalkProblems } from './warnings';
 export class RootCache {
   private handlesValue?: GcHandle[];
   private readonly handleProblems: string[] = [];
+  /** How many handle tables each bucket has, and where that count came from (set by the handle walk). */
+  readonly handleWalk: { slots?: HandleSlotCount } = {};
   private queuesValue?: FinalizeQueue[];
   private graphValue?: ObjectGraph;
   private nonStackValue?: GcRoot[];
@@ -28,7 +31,17 @@ export class RootCache {
 
   /** Every readable GC handle; what could not be read becomes a warning of each command that uses them. */
   get handles(): GcHandle[] {
-    this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars, this.handleProblems, this.session.heap.gcSubDescriptor);
+    if (!this.handlesValue) {
+      const heap = this.session.heap;
+      let known: HandleSlotCount | undefined;
+      try {
+        known = handleSlotCountOf(this.session.runtime, heap.vars, heap.gcSubDescriptor);
+      } catch (e) {
+        if (!(e instanceof DumpsleuthError)) throw e;
+        this.handleProblems.push(`${e.message}; the handle table slots are counted by validating each one instead`);
+      }
+      this.handlesValue = readGcHandles(this.session.runtime, heap.vars, this.handleProblems, known, this.handleWalk, heap.gcSubDescriptor);
+    }
     for (const p of this.handleProblems) this.session.warn(p);
     return this.handlesValue;
   }
@@ -96,8 +109,14 @@ export class RootCache {
     if (g.problems.collectibleObjects > 0) {
       this.session.warn(`${g.problems.collectibleObjects} types are collectible: their LoaderAllocator reference is not followed (the runtime's descriptor does not describe it)`);
     }
-    if (g.problems.unreadable.length > 0) {
-      this.session.warn(`references of ${g.problems.unreadable.length} objects could not be read (first at 0x${g.problems.unreadable[0]!.address.toString(16)}: ${g.problems.unreadable[0]!.reason})`);
+    if (g.problems.unreadableCount > 0) {
+      const first = g.problems.unreadable[0];
+      this.session.warn(
+        `${g.problems.unreadableCount.toLocaleString('en-US')} objects skipped: their references could not be read${first ? ` (first at 0x${first.address.toString(16)}: ${first.reason})` : ''}; what only they keep alive is not reached`,
+      );
+    }
+    if (g.problems.unresolvedReferences > 0) {
+      this.session.warn(`${g.problems.unresolvedReferences.toLocaleString('en-US')} references skipped: they do not point at the start of a heap object (run verifyheap)`);
     }
   }
 

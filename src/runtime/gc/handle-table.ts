@@ -78,10 +78,40 @@ const Seg = { rgAllocation: 0x1e0, rgBlockType: 0x618, rgUserData: 0x690, rgTail
 /** Order in which SOS's DAC handle walker lists kinds (daccess.cpp default type list first, then the rest). */
 const KIND_ORDER = [0, 1, 2, 3, 6, 8, 5, 7, 9, 10, 11, 4];
 
-/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them. A table,
- * segment or handle that fails its checks costs only itself: it is skipped and described in `problems`.
+/** How many handle tables (slots) each bucket has, and what said so. */
+export interface HandleSlotCount {
+  readonly count: number;
+  /** `workstation`: one slot (getNumberOfSlots); `TotalCpuCount`: the GC's processor count, which sized the tables
+   * (GC sub-descriptor, .NET 11); `probe`: .NET 10 records no count, so slots were read until one did not validate. */
+  readonly source: 'workstation' | 'TotalCpuCount' | 'probe';
+}
+
+/** The slot count from the runtime's own data: 1 on workstation GC, the GC's `TotalCpuCount` on server GC where the
+ * GC publishes it (.NET 11's GC sub-descriptor); undefined when the runtime records none (.NET 10 server GC).
+ * @throws LayoutCheckError when the published count is implausible. */
+export function handleSlotCountOf(rt: DotNetRuntime, vars: GcDacVars, sub: GcSubDescriptor | undefined): HandleSlotCount | undefined {
+  if (!vars.isServer) return { count: 1, source: 'workstation' };
+  const address = sub?.descriptor.tryGlobal('TotalCpuCount');
+  if (address === undefined || address === 0) return undefined;
+  const count = rt.memory.readU32(address);
+  if (count < 1 || count > MAX_SLOTS) throw new LayoutCheckError(`the GC's TotalCpuCount reads ${count}`);
+  return { count, source: 'TotalCpuCount' };
+}
+
+/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them. Each bucket
+ * has `known.count` slots when the runtime records that number (handleSlotCountOf); otherwise (.NET 10 server GC) the
+ * global bucket's slots are read until one is null or does not validate, which can never end before the GC's heap
+ * count (each heap has its slot). A table, segment or handle that fails its checks costs only itself: it is skipped
+ * and described in `problems`. `walk.slots` receives the count used and its source.
  * @throws LayoutCheckError when not even the global handle table validates; LimitExceededError on runaway lists. */
-export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: string[] = [], sub?: GcSubDescriptor): GcHandle[] {
+export function readGcHandles(
+  rt: DotNetRuntime,
+  vars: GcDacVars,
+  problems: string[] = [],
+  known?: HandleSlotCount,
+  walk: { slots?: HandleSlotCount } = {},
+  sub?: GcSubDescriptor,
+): GcHandle[] {
   const m = rt.memory;
   const layouts = sub === undefined ? LAYOUTS : [layoutFromSubDescriptor(sub)];
   const out: GcHandle[] = [];
@@ -89,12 +119,9 @@ export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: stri
   let bucketBase = 0;
   const seenMaps = new Set<number>();
   // Every bucket has the same number of slots (objecthandle.cpp getNumberOfSlots(): 1 on workstation GC, the
-  // processor count at startup on server GC). .NET 10 records that count nowhere the DAC reads (the 11.0 fix adds
-  // GcDacVars.g_totalCpuCount), so the global bucket's slots are probed until one is null or does not validate, and
-  // every other bucket is then read with exactly that count.
-  const cpuCount = sub?.descriptor.tryGlobal('TotalCpuCount');
-  let slotCount: number | undefined = !vars.isServer ? 1 : cpuCount !== undefined ? m.readI32(cpuCount) : undefined;
-  if (slotCount !== undefined && (slotCount < 1 || slotCount > MAX_SLOTS)) throw new LayoutCheckError(`the GC's processor count ${slotCount} is implausible`);
+  // processor count at startup on server GC).
+  let slotCount: number | undefined = known?.count ?? (vars.isServer ? undefined : 1);
+  const heapCount = vars.isServer ? heapCountOf(rt, vars) : 1;
   let tablesRead = 0;
   let badHandles = 0;
   while (map !== 0) {
@@ -115,14 +142,17 @@ export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: stri
       for (; j < limit; j++) {
         const table = tryPointer(rt, tables + j * 8);
         const layout = table === undefined || table === 0 ? undefined : detectLayout(rt, table, layouts);
-        if (table === undefined || layout === undefined) {
-          // Probing: past the last slot lies unrelated memory, which ends the walk.
-          if (probing && j > 0) break;
-          problems.push(`handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate; its handles are not listed`);
-          continue;
+        if (probing && j > 0 && (table === undefined || layout === undefined)) {
+          // Past the last slot lies unrelated memory, which ends the walk; before the GC's heap count it cannot.
+          if (j < heapCount) {
+            problems.push(
+              `handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate although the GC has ${heapCount} heaps; the handles of slots ${j}..${heapCount - 1} and later are not listed`,
+            );
+          }
+          break;
         }
-        if (table === 0) {
-          if (probing) break;
+        if (table === undefined || layout === undefined) {
+          problems.push(`handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate; its handles are not listed`);
           continue;
         }
         badHandles += readTable(rt, table, layout, bucketBase + i, j, out, problems);
@@ -135,7 +165,18 @@ export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: stri
   }
   if (tablesRead === 0) throw new LayoutCheckError(`no handle table validates (handle table map at 0x${vars.handleTableMap.toString(16)})`);
   if (badHandles > 0) problems.push(`${badHandles} handles skipped: their value is not an address`);
+  walk.slots = known ?? { count: slotCount ?? 1, source: 'probe' };
   return out;
+}
+
+/** The server GC's current heap count (`*n_heaps`), 1 when unreadable or implausible. */
+function heapCountOf(rt: DotNetRuntime, vars: GcDacVars): number {
+  try {
+    const n = vars.nHeaps === 0 ? 1 : rt.memory.readI32(vars.nHeaps);
+    return n >= 1 && n <= MAX_SLOTS ? n : 1;
+  } catch {
+    return 1;
+  }
 }
 
 function tryPointer(rt: DotNetRuntime, address: number): number | undefined {

@@ -2,12 +2,13 @@
 // each against an oracle on the same self-contained dumps — precise stack roots per thread equal the DAC's (ClrMD),
 // gcroot's roots equal SOS's (handles, finalizer queue, stack slots and registers) with every chain link one of
 // ClrMD's references, dumpobj on sampled objects equals SOS field by field (full dumps), clrstack -all equals SOS on
-// every scenario, dumpheap -live -stat and threadpool equal SOS, and dumpdomain equals SOS's text (11's DAC
-// lists the domain under "System Domain" too).
+// every scenario, dumpheap -live -stat, syncblk -all (a Monitor is a managed Lock on 11) and threadpool equal SOS,
+// and dumpdomain equals SOS's text (11's DAC lists the domain under "System Domain" too).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dumpdomainCommand } from '../../src/cli/commands/dumpdomain';
 import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
+import { syncblkCommand } from '../../src/cli/commands/syncblk';
 import { threadpoolCommand } from '../../src/cli/commands/threadpool';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
@@ -26,7 +27,7 @@ import { consoleFilter, parseDumpObj, type SosFieldRow } from '../support/sos-ob
 import { parseGcRoot } from '../support/sos-root-parsers';
 
 const TIMEOUT = 10 * 60_000;
-const COMMANDS = new Map([dumpheapCommand, threadpoolCommand].map((c) => [c.name, c]));
+const COMMANDS = new Map([dumpheapCommand, syncblkCommand, threadpoolCommand].map((c) => [c.name, c]));
 
 /** Runs `command` (words) on an open session and returns its text. */
 function runCommandText(session: Session, command: string): string {
@@ -216,9 +217,9 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
       });
     }
 
-    it(`${label}: dumpheap -live -stat and threadpool text equal SOS's`, async () => {
+    it(`${label}: dumpheap -live -stat, syncblk -all and threadpool text equal SOS's`, async () => {
       const dump = await getDump(entry.scenario, entry);
-      const commands = ['dumpheap -live -stat', 'threadpool'];
+      const commands = ['dumpheap -live -stat', 'syncblk -all', 'threadpool'];
       const sos = await runSosMany(dump.dumpPath, commands);
       const session = Session.open(dump.dumpPath);
       try {

@@ -95,6 +95,49 @@ function gcrootTargets(session: Session, entry: ExtraRuntimeDump): number[] {
   return sampleObjects(session, 2).filter((o) => /^(Debuggees|Gateway)\./.test(o.name)).slice(0, 30).map((o) => o.address);
 }
 
+/** What a dump's tests need from SOS, asked in one dotnet-dump run per dump (each dotnet-dump start costs seconds on
+ * a cold machine): this file's commands, the gcroot targets and dumpobj sample, and the core commands runtimes.test.ts
+ * asks next (answers are cached per command, so that file then reads them from the cache). */
+interface Prepared {
+  readonly dumpPath: string;
+  readonly targets: readonly number[];
+  readonly sample: readonly { name: string; address: number }[];
+}
+
+const CORE_COMMANDS = ['eeversion', 'dumpheap -stat', 'clrthreads', 'eeheap -gc', 'gchandles -stat', 'finalizequeue -stat'];
+const OWN_COMMANDS = ['clrstack -all', 'dumpdomain', 'dumpheap -live -stat', 'syncblk -all', 'threadpool'];
+const prepared = new Map<string, Promise<Prepared>>();
+
+function prepare(entry: ExtraRuntimeDump): Promise<Prepared> {
+  const key = extraDumpLabel(entry);
+  let p = prepared.get(key);
+  if (!p) {
+    p = (async () => {
+      const dump = await getDump(entry.scenario, entry);
+      const session = Session.open(dump.dumpPath);
+      let targets: number[];
+      let sample: { name: string; address: number }[];
+      try {
+        targets = entry.scenario === 'seed-apm' || entry.scenario === 'types' ? gcrootTargets(session, entry) : [];
+        sample = entry.dumpType === 'full' ? sampleObjects(session, 2) : [];
+      } finally {
+        session.close();
+      }
+      const full = entry.dumpType === 'full' ? ['clrmodules', 'clrmodules -v'] : [];
+      await runSosMany(dump.dumpPath, [
+        ...CORE_COMMANDS,
+        ...full,
+        ...OWN_COMMANDS,
+        ...targets.map((a) => `gcroot ${a.toString(16)}`),
+        ...sample.map((o) => `dumpobj ${o.address.toString(16)}`),
+      ]);
+      return { dumpPath: dump.dumpPath, targets, sample };
+    })();
+    prepared.set(key, p);
+  }
+  return p;
+}
+
 describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEOUT }, () => {
   const dumps = extraRuntimeDumps().filter((d) => d.runtimePack.startsWith('11.'));
   if (dumps.length === 0) {
@@ -105,7 +148,7 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
     const label = extraDumpLabel(entry);
 
     it(`${label}: every thread's precise stack roots equal the DAC's (ClrMD)`, async () => {
-      const dump = await getDump(entry.scenario, entry);
+      const dump = await prepare(entry);
       const oracle = await runClrmdStackRoots(dump.dumpPath);
       const session = Session.open(dump.dumpPath);
       try {
@@ -131,7 +174,7 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
     });
 
     it(`${label}: clrstack -all equals SOS (frames per thread, in order)`, async () => {
-      const dump = await getDump(entry.scenario, entry);
+      const dump = await prepare(entry);
       const session = Session.open(dump.dumpPath);
       try {
         const sos = normalize(await runSos(dump.dumpPath, 'clrstack -all'));
@@ -145,10 +188,10 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
 
     if (entry.scenario === 'seed-apm' || entry.scenario === 'types') {
       it(`${label}: gcroot's roots equal SOS's, every chain link is a ClrMD reference`, async (t) => {
-        const dump = await getDump(entry.scenario, entry);
+        const dump = await prepare(entry);
         const session = Session.open(dump.dumpPath);
         try {
-          const targets = gcrootTargets(session, entry);
+          const targets = dump.targets;
           assert.ok(targets.length >= (entry.scenario === 'seed-apm' ? 25 : 10), `${targets.length} targets`);
           const sosTexts = await runSosMany(dump.dumpPath, targets.map((a) => `gcroot ${a.toString(16)}`));
           const answers = targets.map((a) => gcrootCommand.run(session, [a.toString(16)]).json as GcRootJson);
@@ -187,10 +230,10 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
 
     if (entry.dumpType === 'full') {
       it(`${label}: dumpobj on sampled objects equals SOS field by field`, async (t) => {
-        const dump = await getDump(entry.scenario, entry);
+        const dump = await prepare(entry);
         const session = Session.open(dump.dumpPath);
         try {
-          const sample = sampleObjects(session, 2);
+          const sample = dump.sample;
           const sos = await runSosMany(dump.dumpPath, sample.map((o) => `dumpobj ${o.address.toString(16)}`));
           let fields = 0;
           sample.forEach((o, i) => {
@@ -218,7 +261,7 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
     }
 
     it(`${label}: dumpheap -live -stat, syncblk -all and threadpool text equal SOS's`, async () => {
-      const dump = await getDump(entry.scenario, entry);
+      const dump = await prepare(entry);
       const commands = ['dumpheap -live -stat', 'syncblk -all', 'threadpool'];
       const sos = await runSosMany(dump.dumpPath, commands);
       const session = Session.open(dump.dumpPath);
@@ -235,7 +278,7 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
     });
 
     it(`${label}: dumpdomain text equals SOS's`, async () => {
-      const dump = await getDump(entry.scenario, entry);
+      const dump = await prepare(entry);
       const session = Session.open(dump.dumpPath);
       try {
         const sos = normalize(await runSos(dump.dumpPath, 'dumpdomain'));

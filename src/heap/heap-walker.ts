@@ -161,6 +161,14 @@ function walkSegment(
   const end = seg.end;
   let resyncs = 0;
   window.end = 0;
+  // The last two MethodTables met answer most objects without a hash probe (heaps alternate a few types: a node and
+  // its string, an entry and its key).
+  let lo1 = -1;
+  let hi1 = -1;
+  let idx1 = -1;
+  let lo2 = -1;
+  let hi2 = -1;
+  let idx2 = -1;
   while (obj < end) {
     if (obj >= nextContext) {
       if (obj === nextContext) {
@@ -177,25 +185,37 @@ function walkSegment(
         return;
       }
     }
-    const word = (obj - window.start) / 4;
+    // The window is at most 8 MiB: the offset is a small integer.
+    const word = (obj - window.start) >>> 2;
     const lo = u32[word]!;
     const hi = u32[word + 1]!;
     // The low bits of the MethodTable pointer are GC mark/pin bits.
     const loClean = lo - (lo & 7);
-    let mtIndex = index.find(loClean, hi);
-    if (mtIndex < 0) {
-      const mt = hi * TWO32 + loClean;
-      const info = mt === 0 ? undefined : mts.tryRead(mt);
-      if (!info) {
-        const next = resyncs < MAX_RESYNCS_PER_SEGMENT ? findNextObject(window, index, obj, end, nextContext) : undefined;
-        problems.push({ address: obj, segment: seg, reason: `bad MethodTable 0x${mt.toString(16)}`, ...(next !== undefined ? { resumedAt: next } : {}) });
-        if (next === undefined) return;
-        resyncs++;
-        obj = next;
-        window.end = 0;
-        continue;
+    let mtIndex: number;
+    if (loClean === lo1 && hi === hi1) mtIndex = idx1;
+    else if (loClean === lo2 && hi === hi2) mtIndex = idx2;
+    else {
+      mtIndex = index.find(loClean, hi);
+      if (mtIndex < 0) {
+        const mt = hi * TWO32 + loClean;
+        const info = mt === 0 ? undefined : mts.tryRead(mt);
+        if (!info) {
+          const next = resyncs < MAX_RESYNCS_PER_SEGMENT ? findNextObject(window, index, obj, end, nextContext) : undefined;
+          problems.push({ address: obj, segment: seg, reason: `bad MethodTable 0x${mt.toString(16)}`, ...(next !== undefined ? { resumedAt: next } : {}) });
+          if (next === undefined) return;
+          resyncs++;
+          obj = next;
+          window.end = 0;
+          continue;
+        }
+        mtIndex = index.add(loClean, hi, mt, info.baseSize, info.componentSize);
       }
-      mtIndex = index.add(loClean, hi, mt, info.baseSize, info.componentSize);
+      lo2 = lo1;
+      hi2 = hi1;
+      idx2 = idx1;
+      lo1 = loClean;
+      hi1 = hi;
+      idx1 = mtIndex;
     }
     let size = index.baseSizes[mtIndex]!;
     const component = index.componentSizes[mtIndex]!;

@@ -177,8 +177,16 @@ export class TypeNameResolver {
 /** ClrMD style (DacNameParser): arity suffixes become `<A, B>` on the segment that declared them; no assembly names;
  * a bare generic definition gets invented names `<T1, T2>`; arguments without any arity go to the last segment. */
 export function renderClrmd(n: TypeNameNode): string {
-  return renderWrapped(n, renderClrmd, renderClrmdDef);
+  let s = clrmdRendered.get(n);
+  if (s === undefined) clrmdRendered.set(n, (s = renderWrapped(n, renderClrmd, renderClrmdDef)));
+  return s;
 }
+
+// A name depends only on its (immutable, cached) node: nested generic arguments are rendered once per node, not once
+// per type that mentions them (dumpheap -stat of a compiler's dump names thousands of nested instantiations).
+const clrmdRendered = new WeakMap<TypeNameNode, string>();
+const dacRendered = new WeakMap<TypeNameNode, string>();
+const arrayOfGenericArg = new WeakMap<DefNode, boolean>();
 
 function renderClrmdDef(n: DefNode): string {
   // The parser cannot read an argument that is an array of a generic instantiation with an array argument
@@ -215,6 +223,12 @@ function renderClrmdDef(n: DefNode): string {
  * `[[Name, Assembly],...]` after the last segment (a type variable bare), array arguments with their element's
  * assembly. */
 export function renderDac(n: TypeNameNode): string {
+  let s = dacRendered.get(n);
+  if (s === undefined) dacRendered.set(n, (s = renderDacUncached(n)));
+  return s;
+}
+
+function renderDacUncached(n: TypeNameNode): string {
   return renderWrapped(n, renderDac, (d) => {
     const base = d.segments.map(escapeDacName).join('+');
     if (!d.args.length) return base;
@@ -225,6 +239,12 @@ export function renderDac(n: TypeNameNode): string {
 type DefNode = Extract<TypeNameNode, { kind: 'def' }>;
 
 function hasArrayOfGenericArg(n: DefNode): boolean {
+  let v = arrayOfGenericArg.get(n);
+  if (v === undefined) arrayOfGenericArg.set(n, (v = hasArrayOfGenericArgUncached(n)));
+  return v;
+}
+
+function hasArrayOfGenericArgUncached(n: DefNode): boolean {
   return n.args.some((a) => {
     let e = a;
     while (e.kind === 'array' || e.kind === 'pointer' || e.kind === 'byref') {

@@ -21,6 +21,7 @@ import { delegateReaderOf } from './dumpdelegate';
 import { referenceNamer } from './gcroot';
 import { objectReaderOf } from './object-text';
 import { rootCache } from './root-cache';
+import { sessionIndexOf } from '../index/session-index';
 import { analyzeReport, parseFormat, renderReport } from './report-format';
 
 const contexts = new WeakMap<Session, Map<string, AnalysisContext>>();
@@ -54,7 +55,7 @@ export function analysisContextOf(session: Session, userAssemblies: readonly str
         namer: referenceNamer(session),
         userAssemblies,
         warn: (m) => session.warn(m),
-      });
+      }, sessionIndexOf(session)?.heavyParts());
     }
     byKey.set(key, ctx);
   }

@@ -12,6 +12,7 @@ import { readThreads } from '../../runtime/thread-store';
 import type { Session } from '../session';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { reportWalkProblems } from './warnings';
+import { sessionIndexOf } from '../index/session-index';
 
 /** What the root commands share within one session. */
 export class RootCache {
@@ -69,10 +70,42 @@ export class RootCache {
     if (!this.graphValue) {
       const s = this.session;
       const t0 = Date.now();
+      // Read even when the graph comes from the index: their problems are warnings of the commands that use them.
       const dependents = this.handles.filter((h) => h.kind === 'dependent' && h.secondary !== 0).map((h) => ({ primary: h.target, secondary: h.secondary }));
-      this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents);
+      const index = sessionIndexOf(s);
+      const stored = index?.loadGraph();
+      if (stored !== undefined) this.graphValue = stored;
+      else {
+        const o = s.options;
+        const parallel =
+          o.workers !== undefined && o.workers > 1
+            ? {
+                workers: o.workers,
+                dumpPath: s.dump.path,
+                openOptions: {
+                  ...(o.imagePath ? { imagePath: o.imagePath } : {}),
+                  ...(o.ignoreImagePagesInDump === true ? { ignoreImagePagesInDump: true } : {}),
+                  ...(o.managedImagesFromImagePathOnly === true ? { managedImagesFromImagePathOnly: true } : {}),
+                },
+              }
+            : undefined;
+        this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents, parallel);
+        index?.graphBuilt(this.graphValue);
+      }
       this.graphBuildMs = Date.now() - t0;
     }
+  }
+
+  /** Fills both root lists from the index when it has them (after the graph, whose digest they must match). */
+  private loadRoots(): void {
+    if (this.nonStackValue !== undefined || this.stackValue !== undefined) return;
+    this.build();
+    const index = sessionIndexOf(this.session);
+    const stored = index?.loadRoots();
+    if (stored !== undefined) {
+      this.nonStackValue = stored.nonStack;
+      this.stackValue = stored.stack;
+    } else index?.rootsCollected(() => ({ nonStack: this.nonStackRoots, stack: this.stackRoots }));
   }
 
   /** True once roots have been gathered in this session (SOS prints its caching notice only the first time). */
@@ -82,11 +115,13 @@ export class RootCache {
 
   /** Strong handle roots and finalizer roots. */
   get nonStackRoots(): GcRoot[] {
+    this.loadRoots();
     return (this.nonStackValue ??= collectNonStackRoots(this.inputs()));
   }
 
   /** Stack roots of live threads (conservative until precise stack roots are plugged into heap/roots.ts). */
   get stackRoots(): GcRoot[] {
+    this.loadRoots();
     // Interior words count: precise roots include interior pointers (e.g. a statics base inside its object[]).
     return (this.stackValue ??= collectStackRoots(this.inputs(), { interior: true }));
   }

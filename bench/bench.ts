@@ -22,6 +22,7 @@ import {
 } from './check-answers';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { benchDeadThreadsGcroot, formatDeadThreadsGcroot } from './dead-threads-gcroot';
+import { benchDiffLarge, formatDiffLarge } from './diff-large';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
@@ -282,6 +283,38 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, cli, dumpPath, 'info'],
       check: () => undefined,
     },
+    // Hangs (issue 12): the async chains and the merged stacks, each checked line for line against dotnet-dump's.
+    ...(['dumpasync', 'parallelstacks'] as const).flatMap((command): BenchCase[] => {
+      const question = command === 'dumpasync' ? 'dumpasync' : 'pstacks';
+      const answers = new Map<string, string>();
+      const agree = (tool: string, stdout: string) => {
+        answers.set(tool, stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !l.startsWith('Loading core dump:') && !l.startsWith('Current symbol store')).join('\n'));
+        const [a, b] = [...answers.values()];
+        if (a !== undefined && b !== undefined && a !== b) throw new AnswerMismatchError(`dumpsleuth ${command} and dotnet-dump ${command}`, ['the outputs differ']);
+      };
+      return [
+        {
+          id: `dumpsleuth-${command}`,
+          tool: 'dumpsleuth',
+          command,
+          question,
+          argv: [process.execPath, cli, dumpPath, command],
+          check: (run) => agree('dumpsleuth', run.stdout),
+        },
+        {
+          id: `dotnet-dump-${command}`,
+          tool: 'dotnet-dump (SOS)',
+          command,
+          question,
+          argv: sos(command),
+          env: dotnetEnv,
+          check: (run) => {
+            checkSosRun(run);
+            agree('dotnet-dump', run.stdout);
+          },
+        },
+      ];
+    }),
     {
       id: 'node-startup',
       tool: 'baseline',
@@ -331,6 +364,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     first: medianOf('dumpsleuth-threads'),
     threads: medianOf('dumpsleuth-threads'),
     baseline: medianOf('dumpsleuth-dumpheap-stat'),
+    dumpasync: medianOf('dumpsleuth-dumpasync'),
+    pstacks: medianOf('dumpsleuth-parallelstacks'),
   };
   const results: CaseResult[] = cases.map((c) => {
     const runs = timings.get(c.id)!;
@@ -421,6 +456,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   process.stdout.write(`\nJSON: ${outPath}\n`);
   const dead = await benchDeadThreadsGcroot(cli, options.repeat);
   process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
+  const diffLarge = await benchDiffLarge(cli, options.repeat, options.timeoutSeconds, log);
+  process.stdout.write(`\n${formatDiffLarge(diffLarge)}\n`);
   return 0;
 }
 

@@ -37,14 +37,19 @@ export class Session {
 
   /** Opens the dump file. @throws DumpFormatError and friends for bad input. */
   static open(path: string, options: SessionOptions = {}): Session {
-    return new Session(
+    const session = new Session(
       openDump(path, {
         ...(options.imagePath ? { imagePath: options.imagePath } : {}),
         ...(options.ignoreImagePagesInDump === true ? { ignoreImagePagesInDump: true } : {}),
         ...(options.managedImagesFromImagePathOnly === true ? { managedImagesFromImagePathOnly: true } : {}),
       }),
     );
+    session.imagePath = options.imagePath;
+    return session;
   }
+
+  /** The `--image-path` folder the dump was opened with (also searched for PDBs). */
+  imagePath: string | undefined;
 
   /** The runtime, for commands that read its structures. @throws UnsupportedRuntimeError on a runtime other than .NET 10 or 11. */
   get runtime(): DotNetRuntime {

@@ -118,7 +118,7 @@ export const infoCommand: Command = {
         if (tables) lines.push(`Handle tables:   ${tables.text}`);
       }
       if (sub !== undefined) {
-        lines.push(`GC descriptor:   GC ${sub.contractVersion ?? '?'}, ${sub.descriptor.types.size} types, ${sub.descriptor.globals.size} globals (${sub.identifiers.join(', ')}); agrees with g_dacTable`);
+        lines.push(`GC descriptor:   GC ${sub.contractVersion ?? '?'}, ${sub.descriptor.types.size} types, ${sub.descriptor.globals.size} globals (${sub.identifiers.join(', ')}); the heap is read through it${heap.vars.dacTableSlot !== 0 ? '; agrees with g_dacTable' : ''}`);
       }
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;

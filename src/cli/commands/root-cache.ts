@@ -40,7 +40,7 @@ export class RootCache {
         if (!(e instanceof DumpsleuthError)) throw e;
         this.handleProblems.push(`${e.message}; the handle table slots are counted by validating each one instead`);
       }
-      this.handlesValue = readGcHandles(this.session.runtime, heap.vars, this.handleProblems, known, this.handleWalk);
+      this.handlesValue = readGcHandles(this.session.runtime, heap.vars, this.handleProblems, known, this.handleWalk, heap.gcSubDescriptor);
     }
     for (const p of this.handleProblems) this.session.warn(p);
     return this.handlesValue;

@@ -62,7 +62,7 @@ const MAX_SLOTS = 1024;
 const MAX_SEGMENTS = 65536;
 
 /** TableSegment offsets (packed, 64-bit) that depend on HANDLE_MAX_INTERNAL_TYPES (13 on .NET 10, 12 before). */
-interface SegmentLayout {
+export interface SegmentLayout {
   readonly types: number;
   readonly segmentListInTable: number;
   readonly nextSegment: number;
@@ -110,8 +110,10 @@ export function readGcHandles(
   problems: string[] = [],
   known?: HandleSlotCount,
   walk: { slots?: HandleSlotCount } = {},
+  sub?: GcSubDescriptor,
 ): GcHandle[] {
   const m = rt.memory;
+  const layouts = sub === undefined ? LAYOUTS : [layoutFromSubDescriptor(sub)];
   const out: GcHandle[] = [];
   let map = vars.handleTableMap;
   let bucketBase = 0;
@@ -139,7 +141,7 @@ export function readGcHandles(
       let j = 0;
       for (; j < limit; j++) {
         const table = tryPointer(rt, tables + j * 8);
-        const layout = table === undefined || table === 0 ? undefined : detectLayout(rt, table);
+        const layout = table === undefined || table === 0 ? undefined : detectLayout(rt, table, layouts);
         if (probing && j > 0 && (table === undefined || layout === undefined)) {
           // Past the last slot lies unrelated memory, which ends the walk; before the GC's heap count it cannot.
           if (j < heapCount) {
@@ -185,10 +187,10 @@ function tryPointer(rt: DotNetRuntime, address: number): number | undefined {
   }
 }
 
-function detectLayout(rt: DotNetRuntime, table: number): SegmentLayout | undefined {
+function detectLayout(rt: DotNetRuntime, table: number, layouts: readonly SegmentLayout[]): SegmentLayout | undefined {
   const m = rt.memory;
   if (table % 8 !== 0 || !m.isMapped(table, 0x40)) return undefined;
-  for (const layout of LAYOUTS) {
+  for (const layout of layouts) {
     // Any word here may be unrelated native memory (a probe past the last slot): unreadable means "not a table".
     const seg = tryPointer(rt, table + layout.segmentListInTable);
     if (seg === undefined || seg === 0 || seg % HANDLE_SEGMENT_SIZE !== 0 || !m.isMapped(seg + layout.handleTable, 8)) continue;
@@ -281,4 +283,34 @@ function readBlock(rt: DotNetRuntime, seg: number, header: Uint8Array, block: nu
     out.push({ address, kind, type, target, secondary, bucket, slot });
   }
   return bad;
+}
+
+/** The handle table layout the GC sub-descriptor (11) states: its HandleTable, TableSegment offsets and handle
+ * constants must be those of one known layout (the fields it does not state, the block types, back-pointer and empty
+ * line, sit at that layout's offsets). @throws LayoutCheckError naming the first difference. */
+export function layoutFromSubDescriptor(sub: GcSubDescriptor): SegmentLayout {
+  const d = sub.descriptor;
+  const checks: [string, number, number][] = [
+    ['HandleSegmentSize', d.global('HandleSegmentSize'), HANDLE_SEGMENT_SIZE],
+    ['HandlesPerBlock', d.global('HandlesPerBlock'), HANDLES_PER_BLOCK],
+    ['HandleBlocksPerSegment', d.global('HandleBlocksPerSegment'), BLOCKS_PER_SEGMENT],
+    ['BlockInvalid', d.global('BlockInvalid'), BLOCK_INVALID],
+    ['InitialHandleTableArraySize', d.global('InitialHandleTableArraySize'), TABLE_MAP_SIZE],
+    ['HandleTableMap.BucketsPtr', d.offset('HandleTableMap', 'BucketsPtr'), 0],
+    ['HandleTableMap.Next', d.offset('HandleTableMap', 'Next'), 8],
+    ['HandleTableBucket.Table', d.offset('HandleTableBucket', 'Table'), 0],
+    ['TableSegment.RgAllocation', d.offset('TableSegment', 'RgAllocation'), Seg.rgAllocation],
+    ['TableSegment.RgTail', d.offset('TableSegment', 'RgTail'), Seg.rgTail],
+    ['TableSegment.RgUserData', d.offset('TableSegment', 'RgUserData'), Seg.rgUserData],
+    ['TableSegment.RgValue', d.offset('TableSegment', 'RgValue'), HANDLE_HEADER_SIZE],
+  ];
+  for (const [what, stated, known] of checks) {
+    if (stated !== known) throw new LayoutCheckError(`the GC sub-descriptor's ${what} is ${stated}; the handle table layout dumpsleuth reads has ${known}`);
+  }
+  const types = d.global('HandleMaxInternalTypes');
+  const segmentList = d.offset('HandleTable', 'SegmentList');
+  const next = d.offset('TableSegment', 'NextSegment');
+  const layout = LAYOUTS.find((l) => l.types === types && l.segmentListInTable === segmentList && l.nextSegment === next);
+  if (!layout) throw new LayoutCheckError(`the GC sub-descriptor's handle table layout (${types} types, SegmentList ${segmentList}, NextSegment ${next}) is not one dumpsleuth knows`);
+  return layout;
 }

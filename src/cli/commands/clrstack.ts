@@ -72,7 +72,7 @@ export const clrstackCommand: Command = {
         if (f.kind !== 'managed' || !(showArgs || showLocals)) continue;
         const vars = readFrameVariables(session.runtime, code, f);
         variables.set(f, vars);
-        if (vars.debugInfoProblem !== undefined) session.warn(`${code.methodDescs.name(f.methodDesc)}: debug info not read (${vars.debugInfoProblem}); its variables show <no data>`);
+        if (vars.debugInfoProblem !== undefined) session.warn(`debug info not read (${vars.debugInfoProblem}): variables show <no data>`);
         lines.push(...variableLines(vars, showArgs, showLocals), '');
       }
       for (const p of walk?.problems ?? []) session.warn(`thread 0x${t.osId.toString(16)}: ${p}`);

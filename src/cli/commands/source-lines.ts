@@ -114,6 +114,8 @@ export function sourceLineOf(session: Session, code: CodeResolver, frame: Extrac
     if (!pdb) return undefined;
     const m = session.runtime.memory;
     const block = frame.block;
+    // .NET 11's debug info format (DebugInfo contract) is not decoded: no lines rather than wrong ones.
+    if (session.runtime.descriptor.contracts.has('DebugInfo')) return undefined;
     let address: number | undefined;
     if (block.kind === 'jit') address = block.codeHeader !== 0 ? m.readPointer(block.codeHeader) : undefined;
     else if (block.runtimeFunctionIndex !== undefined) address = readyToRunDebugInfoAddress(m, block.rangeSection.rangeBegin, code.em.readyToRunHeader(block.rangeSection), block.runtimeFunctionIndex);

@@ -5,7 +5,7 @@
  * code offset — the end counts, as in ClrDataFrame::ValueFromDebugInfo), and its value read from the frame's
  * register context or stack: primitives at their own size, anything else as one pointer-sized slot.
  */
-import { DumpsleuthError } from '../../errors';
+import { DumpFormatError, DumpsleuthError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import { decodeLocalVarSignature, ElementType, type TypeSig } from '../metadata/signature-decoder';
 import type { CodeResolver } from './code-resolver';
@@ -109,6 +109,10 @@ function isIL(classification: number): boolean {
 function debugVars(rt: DotNetRuntime, code: CodeResolver, frame: Extract<StackFrame, { kind: 'managed' }>): readonly NativeVarInfo[] {
   const m = rt.memory;
   const block = frame.block;
+  // A runtime that publishes a DebugInfo contract (.NET 11) stores debug info in the newer format (no flag byte,
+  // fat headers, flag-bit bounds); only the .NET 10 format is decoded.
+  const contract = rt.descriptor.contracts.get('DebugInfo');
+  if (contract !== undefined) throw new DumpFormatError(`this runtime's debug info (DebugInfo contract ${contract}) is in a format dumpsleuth does not decode yet`);
   if (block.kind === 'jit') {
     if (block.codeHeader === 0) return [];
     const address = m.readPointer(block.codeHeader);

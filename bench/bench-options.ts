@@ -1,7 +1,7 @@
 // The command line of `npm run bench -- [options]`.
 
 /** The debuggee scenarios the bench can capture. */
-export type BenchScenario = 'many' | 'large';
+export type BenchScenario = 'many' | 'large' | 'linked';
 
 /** What the bench was asked to do. */
 export interface BenchOptions {
@@ -19,18 +19,29 @@ export interface BenchOptions {
   readonly repeat: number;
   /** Also run dumpsleuth's dumpheap -stat once under `node --cpu-prof` and summarize it. */
   readonly profile: boolean;
+  /** Only the interactive-speed rows (issue 16): single-object commands, info, clrthreads, dumpheap -stat and the floor. */
+  readonly interactive: boolean;
+  /** The type whose objects the object commands read (for a --dump that is not a bench scenario's). */
+  readonly commonType?: string;
   readonly help: boolean;
 }
 
 /** The usage text printed by `--help` and after a bad option. */
 export const BENCH_USAGE = `usage: npm run bench -- [--scenario many|large] [--objects N] [--dump PATH] [--repeat R] [--gcroots K] [--timeout S] [--profile]
-  --scenario S  debuggee to dump: many (small objects) or large (service-shaped heap, ~2 GB at 22000000); default many
-  --objects N   objects for the debuggee heap dump (default 5000000 for many, 22000000 for large; captured once, cached)
+  --scenario S  debuggee to dump: many (small objects), large (service-shaped heap, ~2 GB at 22000000) or linked (small
+                linked objects with strings in 4096-slot arrays, ~370 MB at 6000000: issue 16's shape); default many
+  --objects N   objects for the debuggee heap dump (default 5000000 for many, 22000000 for large, 6000000 for linked;
+                captured once, cached)
   --gcroots K   gcroot this many objects in one session of each tool (default 100)
   --timeout S   give up on one process after S seconds (default 1800)
   --dump PATH   time an existing dump instead of capturing one
   --repeat R    timed runs per command, median reported (default 3)
-  --profile     also profile dumpsleuth's dumpheap -stat once with node --cpu-prof and list the top self-time functions`;
+  --profile     also profile dumpsleuth's dumpheap -stat once with node --cpu-prof and list the top self-time functions
+  --interactive only the interactive-speed rows: single-object commands (dumpobj, dumpmt, dumparray, dumpdelegate,
+                ip2md, dumpmd), info, clrthreads and dumpheap -stat against dotnet-dump, and the floor (Node start-up,
+                reading the heap's bytes); with --profile, profiles dumpobj instead of dumpheap -stat
+  --common-type T  the type whose objects dumpobj and gcroot read (default: the scenario's; needed with a --dump of
+                another program, e.g. System.String)`;
 
 /** Parses the bench's arguments; throws an Error naming the bad option. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -41,6 +52,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   let dump: string | undefined;
   let repeat = 3;
   let profile = false;
+  let interactive = false;
+  let commonType: string | undefined;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -55,7 +68,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--scenario': {
         const v = value();
-        if (v !== 'many' && v !== 'large') throw new Error(`--scenario must be many or large, not ${JSON.stringify(v)}`);
+        if (v !== 'many' && v !== 'large' && v !== 'linked') throw new Error(`--scenario must be many, large or linked, not ${JSON.stringify(v)}`);
         scenario = v;
         break;
       }
@@ -74,6 +87,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       case '--profile':
         profile = true;
         break;
+      case '--interactive':
+        interactive = true;
+        break;
+      case '--common-type':
+        commonType = value();
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -82,7 +101,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}`);
     }
   }
-  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, help };
+  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : scenario === 'linked' ? 6_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, interactive, ...(commonType !== undefined ? { commonType } : {}), help };
 }
 
 function positiveInteger(option: string, text: string): number {

@@ -3,7 +3,7 @@ import type { ProfileSummary } from './cpu-profile-summary';
 import type { RssMethod } from './measure-process';
 
 /** Which question a row answers: rows are compared with dumpsleuth's answer to the same question. */
-export type Question = 'heap' | 'type' | 'gcroot' | 'live' | 'dominators' | 'first' | 'threads' | 'baseline';
+export type Question = 'heap' | 'type' | 'gcroot' | 'live' | 'dominators' | 'first' | 'threads' | 'baseline' | 'dumpasync' | 'pstacks' | 'single';
 
 /** One timed run of a command. */
 export interface RunTiming {
@@ -101,7 +101,8 @@ export function formatBenchMarkdown(report: BenchReport): string {
   }
   lines.push('');
   lines.push('× dumpsleuth = this row\'s median ÷ dumpsleuth\'s median for the same question (same command; first answer: `threads`;');
-  lines.push('baseline rows: `dumpheap -stat`). Above 1 means dumpsleuth is faster. Every wall time is a whole process, start-up included.');
+  lines.push('baseline rows: `dumpheap -stat`; single-object rows: the same command). Above 1 means dumpsleuth is faster. Every wall time is a');
+  lines.push('whole process, start-up included.');
   if (report.targets !== undefined && report.targets.length > 0) {
     lines.push('');
     lines.push('| issue-7 target | measured | met |');
@@ -119,7 +120,7 @@ export function formatBenchMarkdown(report: BenchReport): string {
   if (report.profile !== undefined) {
     const p = report.profile;
     lines.push('');
-    lines.push(`Top self time of \`dumpsleuth dumpheap -stat\` under \`node --cpu-prof\` (${(p.totalMs / 1000).toFixed(3)} s sampled; ${p.profilePath}):`);
+    lines.push(`Top self time of \`dumpsleuth ${p.command ?? 'dumpheap -stat'}\` under \`node --cpu-prof\` (${(p.totalMs / 1000).toFixed(3)} s sampled; ${p.profilePath}):`);
     lines.push('');
     lines.push('| self ms | % | function | location |');
     lines.push('|---:|---:|---|---|');

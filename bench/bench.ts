@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot, captureDump, findDotnet, findRepoRoot, runProcess, type CapturedDump } from '../src/capture';
 import { buildClrmdOracle } from '../test/support/clrmd';
+import { indexCases, indexSizeNotes } from './index-bench';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options';
 import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming, type TargetResult } from './bench-report';
 import {
@@ -27,6 +28,7 @@ import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
 import { timeSequentialRead } from './time-sequential-read';
+import { checkSingleObjectAnswers, pickSingleObjectTargets, singleObjectCommands } from './single-object';
 
 /** One command under test: how to run it and how to check what it printed. */
 interface BenchCase {
@@ -38,6 +40,8 @@ interface BenchCase {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to the process's stdin (the interactive prompt's commands). */
   readonly stdin?: string;
+  /** Runs before each timed run (e.g. empties an index folder). */
+  readonly before?: () => void;
   /** Throws AnswerMismatchError (or a parse error) when the output is not the agreed answer. */
   readonly check: (run: MeasuredRun) => void;
 }
@@ -47,6 +51,7 @@ interface BenchCase {
 const SCENARIO_TYPES = {
   many: { rare: 'Debuggees.ManyRoot', common: 'Debuggees.ManyPair' },
   large: { rare: 'Debuggees.LargeSession', common: 'Debuggees.LargeOrder' },
+  linked: { rare: 'Debuggees.LinkedRoot', common: 'Debuggees.LinkedItem' },
 } as const;
 
 /** Runs the bench with `argv` (the arguments after `node dist/bench/bench.js`) and returns the exit code. */
@@ -64,6 +69,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
   const repoRoot = findRepoRoot();
   const cli = path.join(repoRoot, 'bin', 'dumpsleuth.js');
+  // Rows time whole computations unless they say otherwise: the per-dump index only where a row asks for it.
+  process.env.DUMPSLEUTH_INDEX = 'off';
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run bench` (it compiles first)');
 
   const { dumpPath, captured } = await obtainDump(options);
@@ -84,8 +91,9 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   requireSuccess('dumpsleuth --json dumpheap -stat', jsonRun);
   const heapReference = heapAnswerFromDumpsleuthJson(jsonRun.stdout);
   const jsonWarnings = (JSON.parse(jsonRun.stdout) as { warnings?: unknown[] }).warnings ?? [];
-  const types = SCENARIO_TYPES[options.scenario];
-  const targets = await pickObjects(cli, dumpPath, types.common, options.gcroots);
+  const scenarioTypes = SCENARIO_TYPES[options.scenario];
+  const types = { rare: scenarioTypes.rare, common: options.commonType ?? scenarioTypes.common };
+  const targets = options.interactive ? [] : await pickObjects(cli, dumpPath, types.common, options.gcroots);
   let threadsReference: ThreadsAnswer | undefined;
   const agreement = new Set<string>();
 
@@ -283,6 +291,38 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, cli, dumpPath, 'info'],
       check: () => undefined,
     },
+    // Hangs (issue 12): the async chains and the merged stacks, each checked line for line against dotnet-dump's.
+    ...(['dumpasync', 'parallelstacks'] as const).flatMap((command): BenchCase[] => {
+      const question = command === 'dumpasync' ? 'dumpasync' : 'pstacks';
+      const answers = new Map<string, string>();
+      const agree = (tool: string, stdout: string) => {
+        answers.set(tool, stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !l.startsWith('Loading core dump:') && !l.startsWith('Current symbol store')).join('\n'));
+        const [a, b] = [...answers.values()];
+        if (a !== undefined && b !== undefined && a !== b) throw new AnswerMismatchError(`dumpsleuth ${command} and dotnet-dump ${command}`, ['the outputs differ']);
+      };
+      return [
+        {
+          id: `dumpsleuth-${command}`,
+          tool: 'dumpsleuth',
+          command,
+          question,
+          argv: [process.execPath, cli, dumpPath, command],
+          check: (run) => agree('dumpsleuth', run.stdout),
+        },
+        {
+          id: `dotnet-dump-${command}`,
+          tool: 'dotnet-dump (SOS)',
+          command,
+          question,
+          argv: sos(command),
+          env: dotnetEnv,
+          check: (run) => {
+            checkSosRun(run);
+            agree('dotnet-dump', run.stdout);
+          },
+        },
+      ];
+    }),
     {
       id: 'node-startup',
       tool: 'baseline',
@@ -291,7 +331,55 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, '-e', '0'],
       check: () => undefined,
     },
+    ...indexCases(cli, dumpPath, targets[0]!),
   ];
+
+  if (options.interactive) {
+    // Issue 16's rows only: the heap-sized questions (gcroot, -live, dominators, analyze) and ClrMD are left out.
+    const keep = new Set(['dumpsleuth-dumpheap-stat', 'dotnet-dump-dumpheap-stat', 'dumpsleuth-threads', 'dotnet-dump-clrthreads', 'dumpsleuth-info', 'node-startup']);
+    cases.splice(0, cases.length, ...cases.filter((c) => keep.has(c.id)));
+    log('picking the single-object targets');
+    const single = await pickSingleObjectTargets(cli, dumpPath, types.common);
+    log(`single-object targets: ${JSON.stringify(single)}`);
+    for (const command of singleObjectCommands(single)) {
+      let mine: MeasuredRun | undefined;
+      let theirs: MeasuredRun | undefined;
+      // Each tool's run of a round is checked against the other's latest run of the same command.
+      const both = (): void => {
+        if (mine !== undefined && theirs !== undefined) {
+          checkSingleObjectAnswers(command, mine, theirs);
+          agreement.add(`${command.command}: dotnet-dump prints the same ${command.keys.length > 0 ? command.keys.join(', ') : 'target methods'}`);
+        }
+      };
+      const id = command.command.split(' ')[0]!;
+      cases.push(
+        {
+          id: `dumpsleuth-${id}`,
+          tool: 'dumpsleuth',
+          command: command.command,
+          question: 'single',
+          argv: [process.execPath, cli, dumpPath, ...command.command.split(' ')],
+          check: (run) => {
+            mine = run;
+            both();
+          },
+        },
+        {
+          id: `dotnet-dump-${id}`,
+          tool: 'dotnet-dump (SOS)',
+          command: command.command,
+          question: 'single',
+          argv: sos(command.command),
+          env: dotnetEnv,
+          check: (run) => {
+            checkSosRun(run);
+            theirs = run;
+            both();
+          },
+        },
+      );
+    }
+  }
 
   const loadBefore = os.loadavg()[0]!;
   // Round-robin over the cases, so drift (thermal, page cache, neighbours) spreads over all tools alike.
@@ -303,6 +391,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     for (const c of cases) {
       if (timedOut.has(c.id)) continue;
       let run: MeasuredRun;
+      c.before?.();
       try {
         run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env, cwd: repoRoot, stdin: c.stdin, timeoutMs: options.timeoutSeconds * 1000 });
       } catch (error) {
@@ -322,7 +411,10 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     log(`run ${round}/${options.repeat}: read ${dumpPath} in 8 MiB chunks: ${(read.wallMs / 1000).toFixed(3)} s`);
   }
 
-  const medianOf = (id: string): number => (timings.get(id)!.length > 0 ? median(timings.get(id)!.map((t) => t.wallMs)) : NaN);
+  const medianOf = (id: string): number => {
+    const runs = timings.get(id) ?? [];
+    return runs.length > 0 ? median(runs.map((t) => t.wallMs)) : NaN;
+  };
   const reference: Record<Question, number> = {
     heap: medianOf('dumpsleuth-dumpheap-stat'),
     type: medianOf('dumpsleuth-dumpheap-type'),
@@ -332,6 +424,9 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     first: medianOf('dumpsleuth-threads'),
     threads: medianOf('dumpsleuth-threads'),
     baseline: medianOf('dumpsleuth-dumpheap-stat'),
+    dumpasync: medianOf('dumpsleuth-dumpasync'),
+    pstacks: medianOf('dumpsleuth-parallelstacks'),
+    single: NaN,
   };
   const results: CaseResult[] = cases.map((c) => {
     const runs = timings.get(c.id)!;
@@ -346,7 +441,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       runs,
       medianWallMs,
       peakRssBytes: Math.max(0, ...runs.map((r) => r.peakRssBytes ?? 0)),
-      ratioVsDumpsleuth: medianWallMs / reference[c.question],
+      ratioVsDumpsleuth: medianWallMs / (c.question === 'single' ? medianOf(`dumpsleuth-${c.command.split(' ')[0]!}`) : reference[c.question]),
       objectsPerSecond: walks && runs.length > 0 ? heapReference.totalCount / (medianWallMs / 1000) : undefined,
       ...(timedOut.has(c.id) ? { timedOut: true } : {}),
     };
@@ -364,7 +459,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     bytesPerSecond: readBytes / (readMedian / 1000),
   });
 
-  const profile = options.profile ? await profileDumpheap(cli, dumpPath, repoRoot) : undefined;
+  const profiled = options.interactive ? cases.find((c) => c.id === 'dumpsleuth-dumpobj')!.command.split(' ') : ['dumpheap', '-stat'];
+  const profile = options.profile ? await profileCommand(cli, dumpPath, repoRoot, profiled) : undefined;
   const startup = medianOf('node-startup');
   const heapReadMs = (heapReference.totalSize / readBytes) * readMedian;
   const notes = [
@@ -380,12 +476,15 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     );
   }
   notes.push(...notesFromChecks);
-  notes.push(
-    `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,
-    'dominators/analyze have no SOS or ClrMD equivalent (neither computes dominators): absolute time and peak bytes per object only; analyze includes every leak rule (the rules engineers\' code), dominators only the graph, roots, dominator tree and retained sizes.',
-  );
-  const targetResults = issueTargets(results, heapReference.totalCount, heapReadMs, dumpSize);
+  if (!options.interactive) {
+    notes.push(
+      `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,
+      'dominators/analyze have no SOS or ClrMD equivalent (neither computes dominators): absolute time and peak bytes per object only; analyze includes every leak rule (the rules engineers\' code), dominators only the graph, roots, dominator tree and retained sizes.',
+    );
+  }
+  const targetResults = [...issueTargets(results, heapReference.totalCount, heapReadMs, dumpSize), ...interactiveTargets(results, startup + heapReadMs)];
   if (jsonWarnings.length > 0) notes.push(`dumpsleuth warned: ${jsonWarnings.map(String).join('; ')}`);
+  notes.push(...indexSizeNotes());
 
   const report: BenchReport = {
     date: new Date().toISOString(),
@@ -420,10 +519,12 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const outPath = path.join(outDir, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nJSON: ${outPath}\n`);
-  const dead = await benchDeadThreadsGcroot(cli, options.repeat);
-  process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
-  const diffLarge = await benchDiffLarge(cli, options.repeat, options.timeoutSeconds, log);
-  process.stdout.write(`\n${formatDiffLarge(diffLarge)}\n`);
+  if (!options.interactive) {
+    const dead = await benchDeadThreadsGcroot(cli, options.repeat);
+    process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
+    const diffLarge = await benchDiffLarge(cli, options.repeat, options.timeoutSeconds, log);
+    process.stdout.write(`\n${formatDiffLarge(diffLarge)}\n`);
+  }
   return 0;
 }
 
@@ -449,15 +550,15 @@ function describeCapture(c: CapturedDump): string {
   return `\`${[c.scenario, ...c.args].join(' ')}\` (${c.dumpType} dump, ${c.serverGc ? 'server' : 'workstation'} GC)`;
 }
 
-async function profileDumpheap(cli: string, dumpPath: string, repoRoot: string): Promise<ReturnType<typeof summarizeCpuProfile>> {
-  const dir = path.join(cacheRoot(), 'bench', 'profiles', `dumpheap-${Date.now()}`);
+async function profileCommand(cli: string, dumpPath: string, repoRoot: string, command: readonly string[]): Promise<ReturnType<typeof summarizeCpuProfile>> {
+  const dir = path.join(cacheRoot(), 'bench', 'profiles', `${command[0]!}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
-  log(`profiling dumpsleuth dumpheap -stat with node --cpu-prof into ${dir}`);
-  const run = await measureProcess(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, cli, dumpPath, 'dumpheap', '-stat'], { cwd: repoRoot });
-  requireSuccess('dumpsleuth dumpheap -stat under --cpu-prof', run);
+  log(`profiling dumpsleuth ${command.join(' ')} with node --cpu-prof into ${dir}`);
+  const run = await measureProcess(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, cli, dumpPath, ...command], { cwd: repoRoot });
+  requireSuccess(`dumpsleuth ${command.join(' ')} under --cpu-prof`, run);
   const profiles = fs.readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
   if (profiles.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${profiles.length}`);
-  return summarizeCpuProfile(path.join(dir, profiles[0]!), repoRoot);
+  return { ...summarizeCpuProfile(path.join(dir, profiles[0]!), repoRoot), command: command.join(' ') };
 }
 
 /** `count` addresses of `type` objects spread evenly over the heap (from dumpsleuth's `dumpheap -short -type`). */
@@ -508,6 +609,32 @@ function issueTargets(results: readonly CaseResult[], objects: number, heapReadM
     out.push({ target: 'analyze ≤ 64 bytes/object peak (goal)', measured: `${perObject.toFixed(1)} B/object, ${s(an.medianWallMs)}`, met: perObject <= 64 });
   }
   if (stat) out.push({ target: 'dumpheap -stat peak memory independent of dump size', measured: `${((stat.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB (compare across the many/large runs)`, met: (stat.peakRssBytes ?? 0) < 256 * 2 ** 20 });
+  return out;
+}
+
+/** Issue 16's targets: single-object answers, the first answers, dumpheap -stat against dotnet-dump and the floor
+ * (Node start-up + reading the heap's bytes from the page cache, both measured in this run). */
+function interactiveTargets(results: readonly CaseResult[], floorMs: number): TargetResult[] {
+  const out: TargetResult[] = [];
+  const s = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
+  const mib = (b: number | undefined): string => `${((b ?? 0) / 2 ** 20).toFixed(0)} MiB`;
+  for (const mine of results.filter((r) => r.question === 'single' && r.tool === 'dumpsleuth')) {
+    const theirs = results.find((r) => r.question === 'single' && r.tool !== 'dumpsleuth' && r.command === mine.command);
+    if (theirs === undefined || mine.timedOut || theirs.timedOut) continue;
+    const ratio = mine.medianWallMs / theirs.medianWallMs;
+    const name = mine.command.split(' ')[0]!;
+    out.push({ target: `${name} ≤ 0.25 s and ≤ 0.4× dotnet-dump`, measured: `${s(mine.medianWallMs)}, ${ratio.toFixed(2)}× (dotnet-dump ${s(theirs.medianWallMs)})`, met: mine.medianWallMs <= 250 && ratio <= 0.4 });
+    out.push({ target: `${name} peak RSS ≤ dotnet-dump's`, measured: `${mib(mine.peakRssBytes)} vs ${mib(theirs.peakRssBytes)}`, met: (mine.peakRssBytes ?? Infinity) <= (theirs.peakRssBytes ?? 0) });
+  }
+  for (const id of ['dumpsleuth-info', 'dumpsleuth-threads']) {
+    const r = results.find((x) => x.id === id);
+    if (r !== undefined && !r.timedOut && results.some((x) => x.question === 'single')) out.push({ target: `${r.command.split(' ')[0]!} ≤ 0.2 s`, measured: s(r.medianWallMs), met: r.medianWallMs <= 200 });
+  }
+  const stat = results.find((r) => r.id === 'dumpsleuth-dumpheap-stat');
+  if (stat !== undefined && !stat.timedOut && Number.isFinite(floorMs)) {
+    const ratio = stat.medianWallMs / floorMs;
+    out.push({ target: 'dumpheap -stat within 2× of the floor (Node start-up + reading the heap bytes)', measured: `${ratio.toFixed(2)}× (${s(stat.medianWallMs)} vs ${s(floorMs)})`, met: ratio <= 2 });
+  }
   return out;
 }
 

@@ -16,6 +16,8 @@ export interface ProfileEntry {
 /** The top functions of a CPU profile by self time. */
 export interface ProfileSummary {
   readonly profilePath: string;
+  /** The dumpsleuth command profiled (the bench sets it; default `dumpheap -stat`). */
+  readonly command?: string;
   readonly totalMs: number;
   readonly top: ProfileEntry[];
 }

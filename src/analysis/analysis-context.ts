@@ -265,6 +265,13 @@ export class AnalysisContext {
     return this.staticSlotName(from, off) ?? this.parts.namer.name(this.graph.mtOf(from), off);
   }
 
+  /** `Type.field` when edge `edge` of object `from` is a static field's slot in a statics `System.Object[]`. */
+  staticFieldName(from: number, edge: number): string | undefined {
+    if (edge < 0) return undefined;
+    const off = this.graph.edgeOffset[edge]!;
+    return off === DEPENDENT_EDGE ? undefined : this.staticSlotName(from, off);
+  }
+
   /** `Type.field` of the static whose slot of a statics `System.Object[]` is at `offset` of `from`, else undefined. */
   private staticSlotName(from: number, offset: number): string | undefined {
     const p = this.parts;
@@ -596,7 +603,7 @@ function retainedOfLargeSet(idom: Int32Array, retained: Float64Array, indexes: r
 }
 
 /** Paths and dominators, computed once per graph and root set. */
-interface HeavyParts {
+export interface HeavyParts {
   parent?: Int32Array;
   live?: Uint8Array;
   rootByObject?: Map<number, GcRoot>;

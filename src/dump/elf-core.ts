@@ -153,7 +153,7 @@ export class ElfCore {
   static open(path: string, limits: DumpLimits = DEFAULT_DUMP_LIMITS): ElfCore {
     const stat = statDumpFile(path, 'a core dump');
     if (!stat.isFile()) throw new DumpsleuthError(`${path} is not a regular file`);
-    const file = new FileWindowCache(path);
+    const file = new FileWindowCache(path, { windowSize: 8 << 10, maxWindows: 8192, readAhead: 8 });
     try {
       const head = file.read(0, Math.min(file.size, ELF64_HEADER_SIZE));
       if (!hasElfMagic(head)) {

@@ -7,6 +7,9 @@ export interface FileWindowCacheOptions {
   windowSize?: number;
   /** Most windows kept at once (least recently used is dropped). Default 64. */
   maxWindows?: number;
+  /** Windows read at once when a miss follows the previous miss's window (a sequential reader): small windows keep
+   * random reads cheap, read-ahead keeps sequential ones at few system calls. Default 1 (none). */
+  readAhead?: number;
 }
 
 interface Window {
@@ -29,6 +32,9 @@ export class FileWindowCache {
   private readonly windows = new Map<number, Window>();
   private last: Window | undefined;
   private closed = false;
+  private readonly readAhead: number;
+  /** The last window index a miss read, for read-ahead. */
+  private lastMiss = -2;
 
   /** Opens `path` read-only; throws `DumpsleuthError` when it cannot be opened (the message names the path). */
   constructor(
@@ -40,6 +46,7 @@ export class FileWindowCache {
       throw new RangeError(`window size ${this.windowSize} is not a power of two in [16, 2^30]`);
     }
     this.maxWindows = Math.max(2, options.maxWindows ?? 64);
+    this.readAhead = Math.max(1, Math.min(options.readAhead ?? 1, this.maxWindows >> 1));
     try {
       this.fd = fs.openSync(path, 'r');
     } catch (e) {
@@ -133,13 +140,22 @@ export class FileWindowCache {
       this.windows.delete(index);
       this.windows.set(index, w);
     } else {
+      const run = index === this.lastMiss + 1 ? this.readAhead : 1;
       const start = index * this.windowSize;
-      const length = Math.min(this.windowSize, this.size - start);
+      const length = Math.min(this.windowSize * run, this.size - start);
       const bytes = Buffer.allocUnsafe(length);
       this.readFromFile(start, bytes, 0, length);
-      w = { index, bytes };
+      let k = 0;
+      // At least one window, even an empty one (a zero-length read at the end of the file).
+      for (let at = 0; k === 0 || at < length; at += this.windowSize, k++) {
+        if (k > 0 && this.windows.has(index + k)) continue;
+        this.windows.set(index + k, { index: index + k, bytes: bytes.subarray(at, Math.min(at + this.windowSize, length)) });
+      }
+      this.lastMiss = index + k - 1;
+      w = this.windows.get(index)!;
+      this.windows.delete(index);
       this.windows.set(index, w);
-      if (this.windows.size > this.maxWindows) {
+      while (this.windows.size > this.maxWindows) {
         const oldest = this.windows.keys().next().value as number;
         this.windows.delete(oldest);
       }

@@ -13,9 +13,10 @@ import { ElementType } from '../runtime/metadata';
 import type { ModuleMetadata } from '../runtime/module-metadata';
 import type { GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import { readStaticsBases, type StaticsBases } from '../runtime/statics';
-import { forEachObject } from './heap-walker';
 
 const POINTER = 8;
+/** Header + MethodTable + one pointer: the smallest object the GC allocates. */
+const MIN_OBJECT_SIZE = 3 * POINTER;
 const MAX_STRING_CHARS = 0x200000;
 const MAX_ARRAY_RANK = 32;
 const FIELD_LITERAL = 0x40;
@@ -78,7 +79,6 @@ export interface ArrayInfo {
 export class ObjectReader {
   readonly fieldDescs: FieldDescReader;
   readonly fieldTypes: FieldTypeResolver;
-  private readonly segmentStarts = new Map<HeapSegment, Set<number>>();
   private readonly fieldNames = new Map<number, string>();
   private readonly enumNames = new Map<number, Map<string, string> | null>();
 
@@ -110,12 +110,12 @@ export class ObjectReader {
     const mtAddress = raw - (raw % 8);
     const mt = Number.isSafeInteger(mtAddress) ? this.tryReadMethodTable(mtAddress) : undefined;
     if (!mt) throw new UsageError(`0x${address.toString(16)} is not an object: its MethodTable 0x${mtAddress.toString(16)} is not valid`);
-    if (strong) {
-      if (!segment) throw new UsageError(`0x${address.toString(16)} is not an object: it is not in the GC heap`);
-      if (!this.startsOf(segment).has(address)) throw new UsageError(`0x${address.toString(16)} is not the start of an object on the GC heap`);
-    }
+    if (strong && !segment) throw new UsageError(`0x${address.toString(16)} is not an object: it is not in the GC heap`);
     let size = mt.baseSize;
     if (mt.componentSize !== 0) size += m.readU32(address + POINTER) * mt.componentSize;
+    // A single-object answer must not cost a heap walk (issue 16): an object start is checked by its MethodTable
+    // (above) and by its bounds — it lies in the segment's used part, outside every allocation context's free tail.
+    if (strong && segment) this.checkBounds(address, size, segment);
     // The DAC (dumpobj) reports the raw size: 22 for the empty string; only the ClrMD-based commands round up to the
     // 24-byte minimum object (dumpheap, objsize).
     return { address, mt, size, segment, generation: segment ? generationOf(segment) : undefined };
@@ -343,16 +343,14 @@ export class ObjectReader {
     }
   }
 
-  /** The object starts of one heap segment, found by walking it once. */
-  private startsOf(segment: HeapSegment): Set<number> {
-    let set = this.segmentStarts.get(segment);
-    if (!set) {
-      const starts = new Set<number>();
-      forEachObject(this.heap, this.mts, this.rt.memory, (a) => starts.add(a), (s) => s === segment);
-      set = starts;
-      this.segmentStarts.set(segment, set);
+  /** Throws UsageError when an object of `size` bytes at `address` does not fit in the used part of `segment` or
+   * starts in the unallocated tail of an allocation context (where no object lives). */
+  private checkBounds(address: number, size: number, segment: HeapSegment): void {
+    const where = `0x${address.toString(16)} is not the start of an object on the GC heap`;
+    if (address + size > segment.end) throw new UsageError(`${where}: its size ${size} runs past the end of its segment`);
+    for (const c of this.heap.allocContexts) {
+      if (address >= c.pointer && address < c.limit + MIN_OBJECT_SIZE) throw new UsageError(`${where}: it is in an allocation context's free space`);
     }
-    return set;
   }
 }
 

@@ -13,6 +13,7 @@ import type { ModuleReader } from './loader';
 import type { MethodTableInfo, MethodTableReader } from './method-table';
 import { ElementType, sigFormatPrimitiveName, TableId, type EcmaMetadata, type TypeSig } from './metadata';
 import type { ModuleMetadata } from './module-metadata';
+import { ConstructedTypeLookup } from './type-hash';
 
 /** Size of one FieldDesc on 64-bit targets. */
 export const FIELD_DESC_SIZE = 16;
@@ -147,13 +148,17 @@ export class FieldTypeResolver {
   private readonly moduleByAssembly = new Map<string, number>();
   private modulesLoaded = false;
   private readonly cache = new Map<number, FieldTypeInfo>();
+  /** One bucket per lookup; `constructed()` (every type of every module) only where the hash layout fails. */
+  private readonly lookup: ConstructedTypeLookup;
 
   constructor(
     private readonly rt: DotNetRuntime,
     private readonly mts: MethodTableReader,
     private readonly modules: ModuleReader,
     private readonly metadataOf: (module: number) => ModuleMetadata | Error,
-  ) {}
+  ) {
+    this.lookup = new ConstructedTypeLookup(modules, mts);
+  }
 
   /** The declared type of field `fd` (of a class whose canonical MethodTable is `fd.enclosingMT`).
    * @throws DumpsleuthError when the declaring module's metadata cannot be read. */
@@ -220,7 +225,8 @@ export class FieldTypeResolver {
       case 'array': {
         const element = this.handleOfSig(module, md, sig.element, typeArgs, depth + 1);
         if (element === 0) return 0;
-        return this.constructed().get(arrayKey(element, sig.kind === 'array' ? sig.rank : 1, sig.kind === 'szarray')) ?? 0;
+        const rank = sig.kind === 'array' ? sig.rank : 1;
+        return this.lookup.array(element, rank, sig.kind === 'szarray') ?? this.constructed().get(arrayKey(element, rank, sig.kind === 'szarray')) ?? 0;
       }
       case 'genericinst': {
         const def = this.resolveTypeDefOrRef(module, md, sig.token);
@@ -231,7 +237,7 @@ export class FieldTypeResolver {
           if (h === 0) return 0;
           args.push(h);
         }
-        return this.constructed().get(genericKey(def.module, def.token, args)) ?? 0;
+        return this.lookup.generic(def.module, def.token, args) ?? this.constructed().get(genericKey(def.module, def.token, args)) ?? 0;
       }
       default:
         return 0;
@@ -276,8 +282,13 @@ export class FieldTypeResolver {
       return t === undefined ? undefined : { module, token: t };
     }
     const preferred = scopeTable === TableId.AssemblyRef ? this.moduleOfAssembly(safe(() => md.getAssemblyRef(scope).name, '')) : undefined;
-    const candidates = preferred !== undefined ? [preferred, ...this.allModules().filter((m) => m !== preferred)] : this.allModules();
-    for (const m of candidates) {
+    if (preferred !== undefined) {
+      const t = this.typeDefs(preferred).get(key);
+      if (t !== undefined) return { module: preferred, token: t };
+    }
+    // Forwarded or misdirected: search the other modules (this reads every module's metadata, so only now).
+    for (const m of this.allModules()) {
+      if (m === preferred) continue;
       const t = this.typeDefs(m).get(key);
       if (t !== undefined) return { module: m, token: t };
     }
@@ -290,6 +301,18 @@ export class FieldTypeResolver {
   }
 
   private moduleOfAssembly(name: string): number | undefined {
+    if (!this.modulesLoaded && name !== '') {
+      // An assembly's module is nearly always its file `<name>.dll`: that one module's metadata confirms it, instead
+      // of reading every module's metadata to map names (issue 16: nothing proportional to the images on the path
+      // of a single-object answer).
+      const lower = `${name.toLowerCase()}.dll`;
+      for (const mod of this.modules.enumerate()) {
+        const file = mod.path.slice(Math.max(mod.path.lastIndexOf('/'), mod.path.lastIndexOf('\\')) + 1).toLowerCase();
+        if (file !== lower) continue;
+        const md = this.metadataOf(mod.address);
+        if (!(md instanceof Error) && md.assemblyName === name) return mod.address;
+      }
+    }
     this.loadModules();
     return this.moduleByAssembly.get(name);
   }

@@ -32,6 +32,15 @@ const MAX_HASH_ENTRIES = 10_000_000;
 // DacEnumerableHashTable's bucket array: [0] bucket count, [1] next array during a resize, [2] the base end
 // sentinel; buckets start at [3] and each chain ends on a value with bit 0 set (dacenumerablehash.h).
 const HASH_SKIP_SPECIAL_SLOTS = 3;
+
+/** Where a Module's AvailableTypeParams table keeps its buckets and how its entries are laid out. */
+interface TypeParamTable {
+  readonly buckets: number;
+  readonly length: number;
+  readonly valueOffset: number;
+  readonly nextOffset: number;
+  readonly hashOffset: number;
+}
 const MAX_ASSEMBLIES = 1_000_000;
 const PEIMAGE_LAYOUT_MAPPED = 1;
 
@@ -135,6 +144,65 @@ export class ModuleReader {
       }
     }
     return out;
+  }
+
+  /** The type handles in `module`'s AvailableTypeParams chain for `hash` whose stored hash equals it (one bucket:
+   * `hash % bucket count`, as DacEnumerableHashTable files them). @throws UnmappedAddressError / LimitExceededError. */
+  typeParamsWithHash(module: number, hash: number): number[] {
+    const t = this.typeParamTable(module);
+    if (t === undefined) return [];
+    const out: number[] = [];
+    const m = this.rt.memory;
+    let entry = m.readPointer(t.buckets + ((hash % t.length) + HASH_SKIP_SPECIAL_SLOTS) * 8);
+    for (let n = 0; entry !== 0 && entry % 2 === 0; n++) {
+      if (n > MAX_HASH_ENTRIES) throw new LimitExceededError(`Module 0x${module.toString(16)}: a type hash chain does not end`);
+      if (m.readU32(entry + t.hashOffset) === hash) {
+        const value = m.readPointer(entry + t.valueOffset);
+        out.push(value - (value % 2));
+      }
+      entry = m.readPointer(entry + t.nextOffset);
+    }
+    return out;
+  }
+
+  /** Up to `limit` entries of `module`'s AvailableTypeParams table with the hash stored beside each, for checking the
+   * hash layout. @throws UnmappedAddressError / LimitExceededError. */
+  typeParamEntries(module: number, limit: number): { handle: number; hash: number }[] {
+    const t = this.typeParamTable(module);
+    const out: { handle: number; hash: number }[] = [];
+    if (t === undefined) return out;
+    const m = this.rt.memory;
+    for (let i = 0; i < t.length && out.length < limit; i++) {
+      let entry = m.readPointer(t.buckets + (i + HASH_SKIP_SPECIAL_SLOTS) * 8);
+      for (let n = 0; entry !== 0 && entry % 2 === 0 && out.length < limit; n++) {
+        if (n > MAX_HASH_ENTRIES) throw new LimitExceededError(`Module 0x${module.toString(16)}: a type hash chain does not end`);
+        const value = m.readPointer(entry + t.valueOffset);
+        out.push({ handle: value - (value % 2), hash: m.readU32(entry + t.hashOffset) });
+        entry = m.readPointer(entry + t.nextOffset);
+      }
+    }
+    return out;
+  }
+
+  private readonly typeParamTables = new Map<number, TypeParamTable | undefined>();
+
+  private typeParamTable(module: number): TypeParamTable | undefined {
+    if (this.typeParamTables.has(module)) return this.typeParamTables.get(module);
+    const d = this.rt.descriptor;
+    const m = this.rt.memory;
+    let t: TypeParamTable | undefined;
+    const table = m.readPointer(module + d.offset('Module', 'AvailableTypeParams'));
+    const buckets = table === 0 ? 0 : m.readPointer(table + d.offset('EETypeHashTable', 'Buckets'));
+    if (buckets !== 0) {
+      const length = m.readPointer(buckets);
+      if (length > MAX_HASH_ENTRIES) throw new LimitExceededError(`Module 0x${module.toString(16)}: ${length} type hash buckets`);
+      const valueOffset = d.offset('EETypeHashTable', 'VolatileEntryValue');
+      const nextOffset = d.offset('EETypeHashTable', 'VolatileEntryNextEntry');
+      // VolatileEntry { VALUE m_sValue; VolatileEntry* m_pNextEntry; DWORD m_iHashValue; }: the hash follows both.
+      if (length > 0) t = { buckets, length, valueOffset, nextOffset, hashOffset: Math.max(valueOffset, nextOffset) + 8 };
+    }
+    this.typeParamTables.set(module, t);
+    return t;
   }
 
   private decode(address: number): ClrModule {

@@ -84,20 +84,33 @@ export function readRuntimeVersion(
   descriptorVersion: string | undefined,
   imageBytes?: ImageBytesReader,
 ): RuntimeVersionInfo | undefined {
+  // The stamp scan reads libcoreclr's pages (~8 MiB): done only when the version needs it or someone asks for the
+  // file version (`info`), not on every start (issue 16).
+  let scanned = false;
   let stamp: { fileVersion: string; commit?: string } | undefined;
-  try {
-    stamp = findCoreclrVersionString(memory, coreclr.baseAddress, coreclr.endAddress, imageBytes);
-  } catch {
-    stamp = undefined;
-  }
-  // A minidump's module list records coreclr.dll's file version (VS_FIXEDFILEINFO), which has no "@(#)Version" string.
-  if (stamp === undefined && coreclr.fileVersion !== undefined) stamp = { fileVersion: coreclr.fileVersion };
-  const extra = stamp === undefined ? {} : stamp.commit === undefined ? { fileVersion: stamp.fileVersion } : { fileVersion: stamp.fileVersion, commit: stamp.commit };
-  if (descriptorVersion !== undefined && /^\d+\.\d+\.\d+/.test(descriptorVersion)) return { version: descriptorVersion, source: 'descriptor', ...extra };
+  const stampOf = (): { fileVersion: string; commit?: string } | undefined => {
+    if (scanned) return stamp;
+    scanned = true;
+    try {
+      stamp = findCoreclrVersionString(memory, coreclr.baseAddress, coreclr.endAddress, imageBytes);
+    } catch {
+      stamp = undefined;
+    }
+    // A minidump's module list records coreclr.dll's file version (VS_FIXEDFILEINFO), which has no "@(#)Version" string.
+    if (stamp === undefined && coreclr.fileVersion !== undefined) stamp = { fileVersion: coreclr.fileVersion };
+    return stamp;
+  };
+  const withStamp = (version: string, source: RuntimeVersionSource): RuntimeVersionInfo =>
+    Object.defineProperties({ version, source } as RuntimeVersionInfo, {
+      fileVersion: { enumerable: true, get: () => stampOf()?.fileVersion },
+      commit: { enumerable: true, get: () => stampOf()?.commit },
+    });
+  if (descriptorVersion !== undefined && /^\d+\.\d+\.\d+/.test(descriptorVersion)) return withStamp(descriptorVersion, 'descriptor');
   const folder = versionFromCoreclrPath(coreclr.path);
-  if (folder !== undefined) return { version: folder, source: 'folder', ...extra };
-  const fromStamp = stamp === undefined ? undefined : productVersionFromFileVersion(stamp.fileVersion);
-  if (fromStamp !== undefined) return { version: fromStamp, source: 'version-string', ...extra };
+  if (folder !== undefined) return withStamp(folder, 'folder');
+  const found = stampOf();
+  const fromStamp = found === undefined ? undefined : productVersionFromFileVersion(found.fileVersion);
+  if (fromStamp !== undefined) return withStamp(fromStamp, 'version-string');
   return undefined;
 }
 

@@ -34,6 +34,11 @@ export class TypeNameResolver {
   private readonly metadata = new Map<number, ModuleMetadata | Error>();
   /** Reasons names could not be read (one per module), for the command's warnings. */
   readonly problems = new Map<string, string>();
+  /** The `problems` keys of modules whose metadata was asked for since the last takeUsedProblems, and whether an
+   * unknown name was handed out (names are cached, so a later command may show one without asking again). */
+  private readonly used = new Set<string>();
+  private unknownShown = false;
+  private readonly problemKeys = new Map<number, string>();
 
   constructor(
     private readonly rt: DotNetRuntime,
@@ -49,6 +54,7 @@ export class TypeNameResolver {
       s = renderClrmd(this.node(mt, 0));
       this.clrmd.set(mt, s);
     }
+    if (s.includes('<unknown')) this.unknownShown = true;
     return s;
   }
 
@@ -59,6 +65,7 @@ export class TypeNameResolver {
       s = renderDac(this.node(mt, 0));
       this.dac.set(mt, s);
     }
+    if (s.includes('<unknown')) this.unknownShown = true;
     return s;
   }
 
@@ -73,12 +80,40 @@ export class TypeNameResolver {
       } catch (e) {
         if (!(e instanceof DumpsleuthError)) throw e;
         md = e;
-        const where = mod?.path || `module 0x${moduleAddress.toString(16)}`;
-        this.problems.set(where, `type names from ${where} are unknown: ${e.message} (use --image-path DIR to supply the file)`);
+        this.recordProblem(moduleAddress, e.message, mod);
       }
       this.metadata.set(moduleAddress, md);
     }
+    if (md instanceof Error) this.used.add(this.problemKeys.get(moduleAddress) ?? '');
     return md;
+  }
+
+  /** Notes that names from a module are unknown (the first reason per module), as a problem of this command too. */
+  recordProblem(moduleAddress: number, reason: string, mod?: ClrModule): void {
+    let where = this.problemKeys.get(moduleAddress);
+    if (where === undefined) {
+      let path = mod?.path;
+      if (path === undefined) {
+        try {
+          path = this.modules.read(moduleAddress).path;
+        } catch (e) {
+          if (!(e instanceof DumpsleuthError)) throw e;
+        }
+      }
+      where = path || `module 0x${moduleAddress.toString(16)}`;
+      this.problemKeys.set(moduleAddress, where);
+      if (!this.problems.has(where)) this.problems.set(where, `type names from ${where} are unknown: ${reason} (use --image-path DIR to supply the file)`);
+    }
+    this.used.add(where);
+  }
+
+  /** The problems that touched what was asked since the last call (the modules whose metadata was needed and is
+   * missing; all of them when only cached unknown names were handed out), then forgets them: one command's warnings. */
+  takeUsedProblems(): string[] {
+    const keys = this.used.size > 0 ? [...this.used] : this.unknownShown ? [...this.problems.keys()] : [];
+    this.used.clear();
+    this.unknownShown = false;
+    return keys.map((k) => this.problems.get(k)).filter((m): m is string => m !== undefined);
   }
 
   /** The name tree of a type handle (a MethodTable, or a TypeDesc tagged with bit 1). */
@@ -107,6 +142,7 @@ export class TypeNameResolver {
       segments = md.typeDefSegments(info.typeDefToken);
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;
+      this.recordProblem(info.module, e.message);
       return { kind: 'unknown', handle, reason: e.message };
     }
     const args = this.mts.instantiation(info).map((a) => this.node(a, depth + 1));
@@ -141,8 +177,16 @@ export class TypeNameResolver {
 /** ClrMD style (DacNameParser): arity suffixes become `<A, B>` on the segment that declared them; no assembly names;
  * a bare generic definition gets invented names `<T1, T2>`; arguments without any arity go to the last segment. */
 export function renderClrmd(n: TypeNameNode): string {
-  return renderWrapped(n, renderClrmd, renderClrmdDef);
+  let s = clrmdRendered.get(n);
+  if (s === undefined) clrmdRendered.set(n, (s = renderWrapped(n, renderClrmd, renderClrmdDef)));
+  return s;
 }
+
+// A name depends only on its (immutable, cached) node: nested generic arguments are rendered once per node, not once
+// per type that mentions them (dumpheap -stat of a compiler's dump names thousands of nested instantiations).
+const clrmdRendered = new WeakMap<TypeNameNode, string>();
+const dacRendered = new WeakMap<TypeNameNode, string>();
+const arrayOfGenericArg = new WeakMap<DefNode, boolean>();
 
 function renderClrmdDef(n: DefNode): string {
   // The parser cannot read an argument that is an array of a generic instantiation with an array argument
@@ -179,6 +223,12 @@ function renderClrmdDef(n: DefNode): string {
  * `[[Name, Assembly],...]` after the last segment (a type variable bare), array arguments with their element's
  * assembly. */
 export function renderDac(n: TypeNameNode): string {
+  let s = dacRendered.get(n);
+  if (s === undefined) dacRendered.set(n, (s = renderDacUncached(n)));
+  return s;
+}
+
+function renderDacUncached(n: TypeNameNode): string {
   return renderWrapped(n, renderDac, (d) => {
     const base = d.segments.map(escapeDacName).join('+');
     if (!d.args.length) return base;
@@ -189,6 +239,12 @@ export function renderDac(n: TypeNameNode): string {
 type DefNode = Extract<TypeNameNode, { kind: 'def' }>;
 
 function hasArrayOfGenericArg(n: DefNode): boolean {
+  let v = arrayOfGenericArg.get(n);
+  if (v === undefined) arrayOfGenericArg.set(n, (v = hasArrayOfGenericArgUncached(n)));
+  return v;
+}
+
+function hasArrayOfGenericArgUncached(n: DefNode): boolean {
   return n.args.some((a) => {
     let e = a;
     while (e.kind === 'array' || e.kind === 'pointer' || e.kind === 'byref') {

@@ -5,6 +5,7 @@
 //   seed-apm-overlapped  25 dead Threads kept alive by Overlapped.Pack'ed (never freed) operations
 //   types                a zoo of type shapes reachable from a static root
 //   many [N]             N small objects (default 1,000,000)
+//   linked [N]           ~N small linked objects with strings in 4096-slot arrays, for npm run bench (Linked.cs)
 //   leak-event           40 subscribers kept alive only by a static event (Leaks*.cs: one leak per rule)
 //   leak-timer           30 + 20 undisposed timers that keep their owners alive
 //   leak-pinned          64 pinned + 24 strong GC handles never freed
@@ -50,6 +51,7 @@ internal static class Program
                 ManyScenario.Run(rest);
                 break;
             case "large": LargeScenario.Run(rest); break; // Large.cs: ~N objects for npm run bench (never in npm test)
+            case "linked": LinkedScenario.Run(rest); break; // Linked.cs: issue 16's heap shape for npm run bench (never in npm test)
             case "leak-event":
                 Leaks.EventLeakScenario.Run(rest);
                 break;

@@ -3,7 +3,15 @@
  * implementation on iced-x86, formatted in Intel syntax the way lldb prints it under SOS's `u` (lower-case hex with
  * a 0x prefix, a space after commas; research/names-and-sos-output.md B12).
  */
-import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, Instruction, OpKind } from 'iced-x86';
+import type * as IcedX86 from 'iced-x86';
+import type { Formatter, Instruction } from 'iced-x86';
+
+let icedModule: typeof IcedX86 | undefined;
+/** iced-x86 (WebAssembly, ~70 ms to load) is loaded on the first disassembly, not when the CLI starts (issue 16). */
+function iced(): typeof IcedX86 {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (icedModule ??= require('iced-x86') as typeof IcedX86);
+}
 
 /** What an instruction does to control flow (enough to annotate calls and jumps). */
 export type InstructionFlow = 'next' | 'branch' | 'conditionalBranch' | 'indirectBranch' | 'call' | 'indirectCall' | 'return' | 'other';
@@ -42,6 +50,7 @@ export class X64Disassembler implements Disassembler {
   private readonly formatter: Formatter;
 
   constructor() {
+    const { Formatter, FormatterSyntax } = iced();
     this.formatter = new Formatter(FormatterSyntax.Intel);
     this.formatter.hexPrefix = '0x';
     this.formatter.hexSuffix = '';
@@ -54,6 +63,7 @@ export class X64Disassembler implements Disassembler {
 
   /** Decodes x64 code. */
   decode(bytes: Uint8Array, address: number, maxInstructions = Number.MAX_SAFE_INTEGER): DecodedInstruction[] {
+    const { Decoder, DecoderOptions, Instruction } = iced();
     const out: DecodedInstruction[] = [];
     const decoder = new Decoder(64, bytes, DecoderOptions.None);
     const ins = new Instruction();
@@ -87,7 +97,7 @@ export class X64Disassembler implements Disassembler {
       const slot = Number(ins.ipRelMemoryAddress);
       if (flow === 'indirectCall' || flow === 'indirectBranch') indirectSlot = slot;
       else constant = slot;
-    } else if (flow === 'next' && ins.op1Kind === OpKind.Immediate64) {
+    } else if (flow === 'next' && ins.op1Kind === iced().OpKind.Immediate64) {
       // mov reg, imm64: the only x64 form with a 64-bit immediate, which is how JIT'd code loads handles.
       const imm = ins.immediate(1);
       if (imm > 0n && imm < 1n << 53n) constant = Number(imm);
@@ -107,7 +117,8 @@ export class X64Disassembler implements Disassembler {
   }
 }
 
-function flowOf(f: FlowControl): InstructionFlow {
+function flowOf(f: IcedX86.FlowControl): InstructionFlow {
+  const { FlowControl } = iced();
   switch (f) {
     case FlowControl.Next:
       return 'next';

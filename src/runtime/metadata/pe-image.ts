@@ -181,7 +181,10 @@ export class PeImage {
     const cli = this.cliHeader;
     if (!cli) throw new DumpFormatError('PE image: no CLI header (not a .NET assembly)');
     if (cli.metadata.rva === 0 || cli.metadata.size === 0) throw new DumpFormatError('PE image: CLI header has no metadata directory');
-    return this.readRva(cli.metadata.rva, cli.metadata.size).slice();
+    const bytes = this.readRva(cli.metadata.rva, cli.metadata.size);
+    // A read that already made a buffer of its own (a block larger than a cache window) is not copied again: the
+    // metadata of a large assembly is megabytes, and two copies showed in a single-object command's peak RSS.
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
   }
 
   private readCliHeader(): CliHeader | undefined {

@@ -3,7 +3,7 @@ import type { ProfileSummary } from './cpu-profile-summary';
 import type { RssMethod } from './measure-process';
 
 /** Which question a row answers: rows are compared with dumpsleuth's answer to the same question. */
-export type Question = 'heap' | 'type' | 'gcroot' | 'live' | 'dominators' | 'first' | 'threads' | 'baseline' | 'single';
+export type Question = 'heap' | 'type' | 'gcroot' | 'live' | 'dominators' | 'first' | 'threads' | 'baseline' | 'dumpasync' | 'pstacks' | 'single';
 
 /** One timed run of a command. */
 export interface RunTiming {

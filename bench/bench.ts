@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot, captureDump, findDotnet, findRepoRoot, runProcess, type CapturedDump } from '../src/capture';
 import { buildClrmdOracle } from '../test/support/clrmd';
+import { indexCases, indexSizeNotes } from './index-bench';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options';
 import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming, type TargetResult } from './bench-report';
 import {
@@ -22,6 +23,7 @@ import {
 } from './check-answers';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { benchDeadThreadsGcroot, formatDeadThreadsGcroot } from './dead-threads-gcroot';
+import { benchDiffLarge, formatDiffLarge } from './diff-large';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
 import { defaultRssMethod, measureProcess, type MeasuredRun } from './measure-process';
@@ -38,6 +40,8 @@ interface BenchCase {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to the process's stdin (the interactive prompt's commands). */
   readonly stdin?: string;
+  /** Runs before each timed run (e.g. empties an index folder). */
+  readonly before?: () => void;
   /** Throws AnswerMismatchError (or a parse error) when the output is not the agreed answer. */
   readonly check: (run: MeasuredRun) => void;
   /** A failed run is reported (and the case not timed further) instead of stopping the bench: dotnet-dump crashes
@@ -68,6 +72,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
   const repoRoot = findRepoRoot();
   const cli = path.join(repoRoot, 'bin', 'dumpsleuth.js');
+  // Rows time whole computations unless they say otherwise: the per-dump index only where a row asks for it.
+  process.env.DUMPSLEUTH_INDEX = 'off';
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run bench` (it compiles first)');
 
   const { dumpPath, captured } = await obtainDump(options);
@@ -288,6 +294,38 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, cli, dumpPath, 'info'],
       check: () => undefined,
     },
+    // Hangs (issue 12): the async chains and the merged stacks, each checked line for line against dotnet-dump's.
+    ...(['dumpasync', 'parallelstacks'] as const).flatMap((command): BenchCase[] => {
+      const question = command === 'dumpasync' ? 'dumpasync' : 'pstacks';
+      const answers = new Map<string, string>();
+      const agree = (tool: string, stdout: string) => {
+        answers.set(tool, stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !l.startsWith('Loading core dump:') && !l.startsWith('Current symbol store')).join('\n'));
+        const [a, b] = [...answers.values()];
+        if (a !== undefined && b !== undefined && a !== b) throw new AnswerMismatchError(`dumpsleuth ${command} and dotnet-dump ${command}`, ['the outputs differ']);
+      };
+      return [
+        {
+          id: `dumpsleuth-${command}`,
+          tool: 'dumpsleuth',
+          command,
+          question,
+          argv: [process.execPath, cli, dumpPath, command],
+          check: (run) => agree('dumpsleuth', run.stdout),
+        },
+        {
+          id: `dotnet-dump-${command}`,
+          tool: 'dotnet-dump (SOS)',
+          command,
+          question,
+          argv: sos(command),
+          env: dotnetEnv,
+          check: (run) => {
+            checkSosRun(run);
+            agree('dotnet-dump', run.stdout);
+          },
+        },
+      ];
+    }),
     {
       id: 'node-startup',
       tool: 'baseline',
@@ -296,6 +334,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: [process.execPath, '-e', '0'],
       check: () => undefined,
     },
+    ...indexCases(cli, dumpPath, targets[0]!),
   ];
 
   if (options.interactive) {
@@ -357,6 +396,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     for (const c of cases) {
       if (timedOut.has(c.id) || failed.has(c.id)) continue;
       let run: MeasuredRun;
+      c.before?.();
       try {
         run = await measureProcess(c.argv[0]!, c.argv.slice(1), { env: c.env, cwd: repoRoot, stdin: c.stdin, timeoutMs: options.timeoutSeconds * 1000 });
       } catch (error) {
@@ -396,6 +436,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     first: medianOf('dumpsleuth-threads'),
     threads: medianOf('dumpsleuth-threads'),
     baseline: medianOf('dumpsleuth-dumpheap-stat'),
+    dumpasync: medianOf('dumpsleuth-dumpasync'),
+    pstacks: medianOf('dumpsleuth-parallelstacks'),
     single: NaN,
   };
   const results: CaseResult[] = cases.map((c) => {
@@ -455,6 +497,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
   const targetResults = [...issueTargets(results, heapReference.totalCount, heapReadMs, dumpSize), ...interactiveTargets(results, startup + heapReadMs)];
   if (jsonWarnings.length > 0) notes.push(`dumpsleuth warned: ${jsonWarnings.map(String).join('; ')}`);
+  notes.push(...indexSizeNotes());
 
   const report: BenchReport = {
     date: new Date().toISOString(),
@@ -492,6 +535,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   if (!options.interactive) {
     const dead = await benchDeadThreadsGcroot(cli, options.repeat);
     process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
+    const diffLarge = await benchDiffLarge(cli, options.repeat, options.timeoutSeconds, log);
+    process.stdout.write(`\n${formatDiffLarge(diffLarge)}\n`);
   }
   return 0;
 }

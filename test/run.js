@@ -29,10 +29,15 @@ if (!unitOnly) {
     process.exit(prep.status || 1);
   }
 }
+// The CLI's per-dump index goes to a folder of this run, never the user's cache (removed at the end).
+const os = require('node:os');
+const indexDir = process.env.DUMPSLEUTH_INDEX_DIR ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'dumpsleuth-test-index-'));
+if (indexDir) process.env.DUMPSLEUTH_INDEX_DIR = indexDir;
 const files = [...collect(path.join(dist, 'unit')), ...(unitOnly ? [] : collect(path.join(dist, 'real')))];
 if (files.length === 0) {
   console.error('no test files found under dist/test');
   process.exit(1);
 }
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', cwd: root });
+if (indexDir) fs.rmSync(indexDir, { recursive: true, force: true });
 process.exit(r.status === null ? 1 : r.status);

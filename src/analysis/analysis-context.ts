@@ -265,6 +265,13 @@ export class AnalysisContext {
     return this.staticSlotName(from, off) ?? this.parts.namer.name(this.graph.mtOf(from), off);
   }
 
+  /** `Type.field` when edge `edge` of object `from` is a static field's slot in a statics `System.Object[]`. */
+  staticFieldName(from: number, edge: number): string | undefined {
+    if (edge < 0) return undefined;
+    const off = this.graph.edgeOffset[edge]!;
+    return off === DEPENDENT_EDGE ? undefined : this.staticSlotName(from, off);
+  }
+
   /** `Type.field` of the static whose slot of a statics `System.Object[]` is at `offset` of `from`, else undefined. */
   private staticSlotName(from: number, offset: number): string | undefined {
     const p = this.parts;
@@ -300,6 +307,7 @@ export class AnalysisContext {
   retainedOfSet(indexes: readonly number[]): number {
     const idom = this.dominatorTree.idom;
     const retained = this.retainedSizes;
+    if (indexes.length > SMALL_SET) return retainedOfLargeSet(idom, retained, indexes);
     const member = new Set(indexes);
     let total = 0;
     for (const i of indexes) {
@@ -569,8 +577,33 @@ export class AnalysisContext {
   }
 }
 
+/** Sets larger than this get the linear walk (one graph-sized byte array; each dominator-tree node visited once). */
+const SMALL_SET = 256;
+
+/** `retainedOfSet` for large sets: a member counts unless a member is among its dominators; whether a node has a
+ * member at or above it is memoised per node, so deep trees (linked lists) cost their size once, not per member. */
+function retainedOfLargeSet(idom: Int32Array, retained: Float64Array, indexes: readonly number[]): number {
+  // 0: unknown, 1: this node or one of its dominators is a member, 2: neither.
+  const above = new Uint8Array(idom.length);
+  for (const i of indexes) above[i] = 1;
+  const walk: number[] = [];
+  let total = 0;
+  for (const i of indexes) {
+    walk.length = 0;
+    let d = idom[i]!;
+    while (d >= 0 && above[d] === 0) {
+      walk.push(d);
+      d = idom[d]!;
+    }
+    const covered = d >= 0 && above[d] === 1;
+    for (const w of walk) above[w] = covered ? 1 : 2;
+    if (!covered) total += retained[i]!;
+  }
+  return total;
+}
+
 /** Paths and dominators, computed once per graph and root set. */
-interface HeavyParts {
+export interface HeavyParts {
   parent?: Int32Array;
   live?: Uint8Array;
   rootByObject?: Map<number, GcRoot>;

@@ -24,6 +24,8 @@ export interface Culprit {
 export interface ChainStep {
   readonly type: string;
   readonly field?: string;
+  /** True when `field` is a static field (`Namespace.Type.field`) held in the runtime's statics storage. */
+  readonly static?: boolean;
   /** The object at this step on the representative path (absent for a collapsed run of several objects). */
   readonly address?: number;
 }
@@ -61,8 +63,19 @@ export function sortFindings(findings: Finding[]): Finding[] {
 }
 
 /** A chain link as JSON: type, field, and the object's address as a hex string when the step is one object. */
-export function chainStepJson(s: ChainStep): Record<string, string> {
-  return { type: s.type, ...(s.field !== undefined ? { field: s.field } : {}), ...(s.address !== undefined ? { address: '0x' + s.address.toString(16) } : {}) };
+export function chainStepJson(s: ChainStep): Record<string, string | boolean> {
+  return {
+    type: s.type,
+    ...(s.field !== undefined ? { field: s.field } : {}),
+    ...(s.static === true ? { static: true } : {}),
+    ...(s.address !== undefined ? { address: '0x' + s.address.toString(16) } : {}),
+  };
+}
+
+/** How a chain link reads in text: `.field → Type`, `static Namespace.Type.field → Type`, or the bare root type. */
+export function chainStepText(s: ChainStep): string {
+  if (s.field === undefined) return s.type;
+  return `${s.static === true ? `static ${s.field}` : `.${s.field}`} → ${s.type}`;
 }
 
 /** The JSON form of a finding (addresses as hex strings), as `analyze --json` prints it. */

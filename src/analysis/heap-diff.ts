@@ -6,8 +6,10 @@
  * address: objects move between dumps, the path shape (root kind, types, field names) does not.
  */
 import { methodCulprit, resolveCallback, type ResolvedCallback } from './rules/rule-support';
-import type { AnalysisContext, RetentionPath } from './analysis-context';
+import type { AnalysisContext } from './analysis-context';
 import type { ChainStep, Culprit, Finding } from './finding';
+import { holderCulprit } from './holder-culprit';
+import { ownerOfPath, OwnerShapes } from './owner-shapes';
 import { collapseChain, type RetentionCluster } from './retention-clusters';
 
 /** One row of a `dumpheap -stat` histogram. */
@@ -70,6 +72,10 @@ export interface GrowthFinding {
   readonly root: { readonly kind: string; readonly address: number };
   readonly chain: readonly GrowthLink[];
   readonly culprit?: Culprit;
+  /** Why no culprit method is named, when none is (holder-culprit.ts). */
+  readonly culpritNote?: string;
+  /** `callback`: a delegate on the chain calls the culprit; `adder`: the culprit's IL adds to the holding field. */
+  readonly culpritKind?: 'callback' | 'adder';
   /** Other grown types held by the same owner, with their cluster's count delta. */
   readonly alsoGrew: readonly { readonly type: string; readonly countDelta: number }[];
   readonly examples: readonly number[];
@@ -93,9 +99,6 @@ export interface HeapDiff {
 export const MIN_GROWTH_COUNT = 100;
 /** At most this many grown types are attributed to owners (largest byte growth first). */
 export const MAX_GROWTH_TYPES = 20;
-/** Types with more instances than this in either dump are not grouped by owner: reading and collapsing every
- * object's root path costs about a third of a millisecond (87,000 strings of a 300,000-object heap took 29 s). */
-export const MAX_CLUSTERED_PER_TYPE = 25_000;
 
 /** Compares two dumps: per-type deltas, then (with contexts) growth by owner. */
 export function diffHeaps(oldSide: DiffSide, newSide: DiffSide): HeapDiff {
@@ -171,16 +174,14 @@ function growthByOwner(oldCtx: AnalysisContext, newCtx: AnalysisContext, types: 
   const wanted = new Set(grown.slice(0, MAX_GROWTH_TYPES).map((t) => t.name));
   const oldByName = indexesByTypeName(oldCtx, wanted);
   const newByName = indexesByTypeName(newCtx, wanted);
+  const oldShapes = new OwnerShapes(oldCtx);
+  const newShapes = new OwnerShapes(newCtx);
   const candidates: Candidate[] = [];
   for (const delta of grown.slice(0, MAX_GROWTH_TYPES)) {
     const oldIdx = oldByName.get(delta.name) ?? [];
     const newIdx = newByName.get(delta.name) ?? [];
-    if (oldIdx.length > MAX_CLUSTERED_PER_TYPE || newIdx.length > MAX_CLUSTERED_PER_TYPE) {
-      warnings.push(`growth by owner skipped for ${delta.name}: ${Math.max(oldIdx.length, newIdx.length).toLocaleString('en-US')} objects (more than ${MAX_CLUSTERED_PER_TYPE.toLocaleString('en-US')} per type); its count and size deltas are exact`);
-      continue;
-    }
-    const oldClusters = new Map(clusterByOwner(oldCtx, oldIdx).map((c) => [c.key, c]));
-    for (const cluster of clusterByOwner(newCtx, newIdx)) {
+    const oldClusters = new Map(clusterByOwner(oldCtx, oldShapes, oldIdx, warnings).map((c) => [c.key, c]));
+    for (const cluster of clusterByOwner(newCtx, newShapes, newIdx, warnings)) {
       const oldCluster = oldClusters.get(cluster.key);
       const clusterDelta = cluster.members.length - (oldCluster?.members.length ?? 0);
       if (clusterDelta < MIN_GROWTH_COUNT) continue;
@@ -208,7 +209,10 @@ function growthFinding(oldCtx: AnalysisContext, newCtx: AnalysisContext, c: Cand
   const g = newCtx.graph;
   const path = c.cluster.path;
   const chain: GrowthLink[] = [...c.cluster.chain];
-  const culprit = culpritOf(newCtx, path.nodes);
+  // A delegate on the chain names the callback; without one, the method that adds to the holding field.
+  const callback = culpritOf(newCtx, path.nodes);
+  const byHolder = callback === undefined ? holderCulprit(newCtx, path) : undefined;
+  const culprit = callback ?? byHolder?.culprit;
   const examples = c.cluster.members.slice(-5).map((i) => g.addresses[i]!);
   const holderIndex = path.nodes.length >= 2 ? path.nodes[path.nodes.length - 2]! : path.nodes[0]!;
   return {
@@ -225,39 +229,36 @@ function growthFinding(oldCtx: AnalysisContext, newCtx: AnalysisContext, c: Cand
     owner: c.owner,
     root: { kind: path.root.kind, address: path.root.address },
     chain,
-    ...(culprit ? { culprit } : {}),
+    ...(culprit ? { culprit, culpritKind: callback ? ('callback' as const) : ('adder' as const) } : {}),
+    ...(byHolder?.note !== undefined ? { culpritNote: byHolder.note } : {}),
     alsoGrew: others.map((o) => ({ type: o.delta.name, countDelta: o.clusterDelta })),
     examples,
     verify: [`dumpheap -stat -type ${c.delta.name}`, `gcroot 0x${examples[examples.length - 1]!.toString(16)}`, `dumpobj 0x${g.addresses[holderIndex]!.toString(16)}`],
   };
 }
 
-/** Groups reachable objects by the collapsed shape of their shortest root path and by the owner on it. */
-function clusterByOwner(ctx: AnalysisContext, indexes: readonly number[]): OwnedCluster[] {
-  const groups = new Map<string, { members: number[]; path: RetentionPath; owner: string; chain: RetentionCluster['chain']; stepNodes: RetentionCluster['stepNodes'] }>();
+/** Groups reachable objects by owner and collapsed path shape (owner-shapes.ts: no per-object path or string);
+ * each cluster's chain is its first member's own path, and its key is checked against that path's. */
+function clusterByOwner(ctx: AnalysisContext, shapes: OwnerShapes, indexes: readonly number[], warnings: string[]): OwnedCluster[] {
+  const groups = new Map<string, number[]>();
   for (const i of indexes) {
-    const path = ctx.pathTo(i);
-    if (path === undefined) continue;
-    const shape = collapseChain(ctx, path);
-    const owner = ownerOf(ctx, path);
-    const key = `${owner} | ${shape.key}`;
+    const key = shapes.key(i);
+    if (key === undefined) continue;
     const g = groups.get(key);
-    if (g) g.members.push(i);
-    else groups.set(key, { members: [i], path, owner, chain: shape.chain, stepNodes: shape.stepNodes });
+    if (g) g.push(i);
+    else groups.set(key, [i]);
   }
-  return [...groups.entries()].map(([key, g]) => ({ key, representative: g.members[0]!, ...g }));
-}
-
-/** The static field that holds a path (the first link out of a statics array), else its root kind and root type
- * (root addresses differ between processes, so they are left out of the match). */
-function ownerOf(ctx: AnalysisContext, path: RetentionPath): string {
-  const { nodes, edges } = path;
-  for (let k = 1; k < nodes.length && k < 4; k++) {
-    if (ctx.typeName(nodes[k - 1]!) !== 'System.Object[]') continue;
-    const slot = ctx.slotName(nodes[k - 1]!, edges[k]!);
-    if (!slot.startsWith('[') && slot.includes('.')) return `static ${slot}`;
+  const out: OwnedCluster[] = [];
+  for (const [key, members] of groups) {
+    const representative = members[0]!;
+    const path = ctx.pathTo(representative)!;
+    const shape = collapseChain(ctx, path);
+    const owner = ownerOfPath(ctx, path);
+    const slowKey = `${owner} | ${shape.key}`;
+    if (slowKey !== key) warnings.push(`growth by owner: the shape of ${ctx.typeName(representative)} at 0x${ctx.graph.addresses[representative]!.toString(16)} reads "${slowKey}" from its path but "${key}" from the shape index (please report)`);
+    out.push({ key, members, representative, path, owner, chain: shape.chain, stepNodes: shape.stepNodes });
   }
-  return `${path.root.kind} root → ${ctx.typeName(nodes[0]!)}`;
+  return out;
 }
 
 /** The user method behind the last delegate on the path (an event handler, a callback), when there is one. */
@@ -302,7 +303,7 @@ export function growthAsFinding(g: GrowthFinding): Finding {
       `${g.owner} holds ${g.clusterNewCount.toLocaleString('en-US')} ${g.type} objects (${how}); their retained size grew by ` +
       `${(g.newRetained - g.oldRetained).toLocaleString('en-US')} bytes` +
       (g.alsoGrew.length > 0 ? `, with ${g.alsoGrew.map((a) => `${a.type} +${a.countDelta.toLocaleString('en-US')}`).join(', ')}` : '') +
-      (g.culprit ? `; the chain's callback is ${g.culprit.method}.` : '.'),
+      (g.culprit ? `; ${g.culpritKind === 'adder' ? 'the method that adds to it is' : "the chain's callback is"} ${g.culprit.method}.` : g.culpritNote ? `; ${g.culpritNote}.` : '.'),
     objectCount: g.countDelta,
     retainedBytes: g.newRetained - g.oldRetained,
     ...(g.culprit ? { culprit: g.culprit } : {}),

@@ -67,7 +67,7 @@ function findingHtml(f: Finding, n: number): string {
     const lines = chainLines(f);
     f.chain.forEach((s, k) => {
       const cls = k === f.chain.length - 1 ? ' class="symptom"' : '';
-      const field = s.field !== undefined ? `<span class="field">.${esc(s.field)}</span> → ` : '';
+      const field = s.field !== undefined ? `<span class="field">${s.static === true ? 'static ' : '.'}${esc(s.field)}</span> → ` : '';
       const addr = s.address !== undefined ? ` <span class="addr">0x${s.address.toString(16)}</span>` : '';
       p.push(`<li${cls} title="${esc(lines[k]!)}">${field}${esc(s.type)}${addr}</li>`);
     });

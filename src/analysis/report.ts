@@ -2,7 +2,7 @@
  * A shareable report (issue 13): what `--format md` and `--format html` render for `analyze` and `diff`. One model
  * for both formats, built by the CLI from the same findings and tables the text output shows.
  */
-import type { Finding } from './finding';
+import { chainStepText, type Finding } from './finding';
 
 /** One bar of a chart: a label and a value (bytes or a count), with a note printed beside it. */
 export interface ReportBar {
@@ -35,15 +35,29 @@ export interface Report {
 
 /** The root line of a finding's chain ("strong handle 0x…"), when its details name the root. */
 export function rootLine(f: Finding): string | undefined {
-  const root = f.details?.root as { kind?: string; address?: string } | undefined;
-  if (!root?.kind) return undefined;
-  const what = root.kind === 'stack' ? 'stack root' : root.kind === 'finalizer' ? 'finalizer queue' : `${root.kind} handle`;
+  const root = f.details?.root as RootDetails | undefined;
+  return root?.kind ? rootText(root) : undefined;
+}
+
+/** A finding's `details.root`: the root kind, its handle/slot address, and for a stack root the thread and register. */
+export interface RootDetails {
+  readonly kind: string;
+  readonly address?: string;
+  readonly thread?: string;
+  readonly register?: string;
+}
+
+/** `strong handle 0x…`, `stack root 0x… (thread 0x…)`, `register rax (thread 0x…)`, `finalizer queue 0x…`. */
+export function rootText(root: RootDetails): string {
+  const thread = root.thread !== undefined ? ` (thread ${root.thread})` : '';
+  if (root.kind === 'stack') return root.register !== undefined ? `register ${root.register}${thread}` : `stack root ${root.address ?? ''}${thread}`;
+  const what = root.kind === 'finalizer' ? 'finalizer queue' : `${root.kind} handle`;
   return `${what} ${root.address ?? ''}`.trimEnd();
 }
 
 /** The chain's links as lines: `.field → Type 0xaddress`. */
 export function chainLines(f: Finding): string[] {
-  return f.chain.map((s) => `${s.field !== undefined ? `.${s.field} → ` : ''}${s.type}${s.address !== undefined ? ` 0x${s.address.toString(16)}` : ''}`);
+  return f.chain.map((s) => `${chainStepText(s)}${s.address !== undefined ? ` 0x${s.address.toString(16)}` : ''}`);
 }
 
 /** Thousands separators. */

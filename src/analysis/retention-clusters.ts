@@ -97,12 +97,13 @@ export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandm
   const stepNodes: number[][] = [];
   const keyParts: string[] = [path.root.kind];
   const field = (k: number) => (k === 0 ? undefined : ctx.slotName(nodes[k - 1]!, path.edges[k]!));
+  const staticMark = (k: number): { static?: true } => (k > 0 && ctx.staticFieldName(nodes[k - 1]!, path.edges[k]!) !== undefined ? { static: true } : {});
   let k = 0;
   while (k <= last) {
     if (keep[k]) {
       const f = field(k);
       const address = ctx.graph.addresses[nodes[k]!]!;
-      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!), address } : { type: ctx.typeName(nodes[k]!), field: f, address });
+      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!), address } : { type: ctx.typeName(nodes[k]!), field: f, ...staticMark(k), address });
       stepNodes.push([k]);
       keyParts.push(`${normaliseField(f)}:${ctx.typeName(nodes[k]!)}`);
       k++;
@@ -114,13 +115,13 @@ export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandm
     if (run.length < MIN_RUN_TO_COLLAPSE) {
       const f = field(k);
       const address = ctx.graph.addresses[nodes[k]!]!;
-      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!), address } : { type: ctx.typeName(nodes[k]!), field: f, address });
+      chain.push(f === undefined ? { type: ctx.typeName(nodes[k]!), address } : { type: ctx.typeName(nodes[k]!), field: f, ...staticMark(k), address });
       keyParts.push(`${normaliseField(f)}:${ctx.typeName(nodes[k]!)}`);
     } else {
       const f = field(k);
       const names = run.map((j) => shortTypeName(ctx.typeName(nodes[j]!)));
       const type = `… ${names.join(' → ')}`;
-      chain.push(f === undefined ? { type } : { type, field: f });
+      chain.push(f === undefined ? { type } : { type, field: f, ...staticMark(k) });
       keyParts.push('…');
     }
     stepNodes.push(run);

@@ -4,6 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cacheRoot } from '../capture/paths';
+import type { IndexSettings } from './index/session-index';
 import { CancelledError, DumpsleuthError, UsageError } from '../errors';
 import { allCommands, findCommandLazily as findCommand } from './command-loader';
 import type { CommandResult } from './command';
@@ -13,7 +15,7 @@ import { terminalProgress } from './progress';
 import { commandHelpText, helpOf } from './help/command-help';
 import type * as DiffModule from './commands/diff';
 
-const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] <dump> [command [args...]]
+const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] [--no-index] [--index-dir DIR] [--index-max-size N[K|M|G]] [--workers N] <dump> [command [args...]]
        dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
        dumpsleuth demo [--json]
        dumpsleuth mcp            (Model Context Protocol server on stdio, for AI assistants)
@@ -24,7 +26,15 @@ Without a command, opens an interactive prompt on the dump. Commands take SOS's 
 "dumpsleuth help <command>" or "<command> -h" explains one command.
 
 Exit codes: 0 ok, 1 error (bad dump, missing data), 2 usage error, 70 internal error, 130 cancelled.
-A piped session (commands on stdin) exits with the code of its last failed command.`;
+A piped session (commands on stdin) exits with the code of its last failed command.
+
+The graph commands (gcroot, retained, dominators, analyze, ...) keep what they build from a dump (object graph,
+roots, reverse edges, dominator tree) in a per-dump index under the cache folder ($DUMPSLEUTH_CACHE/index or
+~/.cache/dumpsleuth/index; --index-dir or $DUMPSLEUTH_INDEX_DIR to move it), so the next process on the same dump
+answers at once. A changed dump, a stale, truncated or corrupt index is rebuilt, never read. --no-index (or
+DUMPSLEUTH_INDEX=off) neither reads nor writes it; --index-max-size (or $DUMPSLEUTH_INDEX_MAX_SIZE, default 4G)
+caps one dump's index, and a part over the cap is not written (said on stderr).
+--workers N (or $DUMPSLEUTH_WORKERS) builds the object graph's references on N threads (default 1; same answers).`;
 
 /** Global options that may appear anywhere on the command line. */
 interface GlobalOptions {
@@ -33,6 +43,10 @@ interface GlobalOptions {
   // Test options, left out of the usage text: they make a dump read as if its managed image pages were missing.
   ignoreImagePagesInDump?: boolean;
   managedImagesFromImagePathOnly?: boolean;
+  noIndex?: boolean;
+  indexDir?: string;
+  indexMaxSize?: string;
+  workers?: string;
   rest: string[];
 }
 
@@ -79,12 +93,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   // A folder that does not exist would silently leave every missing image page missing.
   if (opts.imagePath !== undefined && !isDirectory(opts.imagePath)) return fail(new UsageError(`--image-path ${opts.imagePath}: no such folder`), undefined, opts.json);
   if (first === 'diff') return runDiffCli(rest, opts);
+  let index: IndexSettings | undefined;
+  let workers: number | undefined;
+  try {
+    index = indexSettings(opts);
+    workers = workerCount(opts);
+  } catch (e) {
+    return fail(e, undefined, opts.json);
+  }
   let session: Session;
   try {
     session = Session.open(first, {
       ...(opts.imagePath ? { imagePath: opts.imagePath } : {}),
       ...(opts.ignoreImagePagesInDump ? { ignoreImagePagesInDump: true } : {}),
       ...(opts.managedImagesFromImagePathOnly ? { managedImagesFromImagePathOnly: true } : {}),
+      ...(index !== undefined ? { index } : {}),
+      ...(workers !== undefined ? { workers } : {}),
     });
   } catch (e) {
     return fail(e, undefined, opts.json);
@@ -145,7 +169,38 @@ export function runCommand(session: Session, words: readonly string[], json: boo
   } catch (e) {
     session.takeWarnings();
     return fail(e, truncation, wantJson);
+  } finally {
+    // After the answer: e.g. what the command built goes into the per-dump index for the next process.
+    for (const hook of session.afterCommand) for (const note of hook()) process.stderr.write(`dumpsleuth: ${oneLine(note)}\n`);
   }
+}
+
+/** The graph build's thread count from --workers or $DUMPSLEUTH_WORKERS. @throws UsageError when it is not 1..64. */
+function workerCount(opts: GlobalOptions): number | undefined {
+  const text = opts.workers ?? process.env.DUMPSLEUTH_WORKERS;
+  if (text === undefined || text === '') return undefined;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 64)) throw new UsageError(`--workers ${text}: expected a thread count from 1 to 64`);
+  return n;
+}
+
+/** The default cap of one dump's index. */
+const DEFAULT_INDEX_MAX_BYTES = 4 * 2 ** 30;
+
+/** The index settings from the global options and the environment, or undefined when the index is off.
+ * @throws UsageError for a bad size. */
+function indexSettings(opts: GlobalOptions): IndexSettings | undefined {
+  const env = process.env;
+  if (opts.noIndex || /^(off|0|no|false)$/i.test(env.DUMPSLEUTH_INDEX ?? '')) return undefined;
+  const dir = opts.indexDir ?? (env.DUMPSLEUTH_INDEX_DIR || path.join(cacheRoot(), 'index'));
+  const sizeText = opts.indexMaxSize ?? env.DUMPSLEUTH_INDEX_MAX_SIZE;
+  let maxBytes = DEFAULT_INDEX_MAX_BYTES;
+  if (sizeText !== undefined && sizeText !== '') {
+    const m = /^(\d+(?:\.\d+)?)([kmg]?)i?b?$/i.exec(sizeText.trim());
+    if (m === null) throw new UsageError(`--index-max-size ${sizeText}: expected a size such as 500M or 2G`);
+    maxBytes = Math.floor(Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()));
+  }
+  return { dir: path.resolve(dir), maxBytes, log: /^(1|on|yes|true)$/i.test(env.DUMPSLEUTH_INDEX_LOG ?? '') };
 }
 
 /** The spellings that ask a command for its help instead of running it. */
@@ -217,6 +272,15 @@ function parseGlobal(argv: readonly string[]): GlobalOptions {
     } else if (a.startsWith('--image-path=')) out.imagePath = a.slice('--image-path='.length);
     else if (a === '--ignore-image-pages-in-dump') out.ignoreImagePagesInDump = true;
     else if (a === '--managed-images-from-image-path-only') out.managedImagesFromImagePathOnly = true;
+    else if (a === '--no-index') out.noIndex = true;
+    else if (a === '--index-dir' || a === '--index-max-size' || a === '--workers') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      if (a === '--index-dir') out.indexDir = v;
+      else if (a === '--workers') out.workers = v;
+      else out.indexMaxSize = v;
+    } else if (a.startsWith('--index-dir=')) out.indexDir = a.slice('--index-dir='.length);
+    else if (a.startsWith('--index-max-size=')) out.indexMaxSize = a.slice('--index-max-size='.length);
     else out.rest.push(a);
   }
   return out;

@@ -8,6 +8,7 @@ import { GcHeap } from '../runtime/gc/gc-heap';
 import { MethodTableReader } from '../runtime/method-table';
 import { ModuleReader } from '../runtime/loader';
 import { TypeNameResolver } from '../runtime/type-names';
+import type { IndexSettings } from './index/session-index';
 
 /** Options that shape how a dump is opened. */
 export interface SessionOptions {
@@ -17,6 +18,10 @@ export interface SessionOptions {
   readonly ignoreImagePagesInDump?: boolean;
   /** Test option: managed image files only from `imagePath` (`OpenDumpOptions.managedImagesFromImagePathOnly`). */
   readonly managedImagesFromImagePathOnly?: boolean;
+  /** The persistent per-dump index (cli/index/session-index.ts); none when undefined. */
+  readonly index?: IndexSettings;
+  /** Threads for the graph build (heap/parallel-edges.ts); 1 or undefined: the calling thread alone. */
+  readonly workers?: number;
 }
 
 /** The objects one dump yields, created on first use. */
@@ -30,21 +35,33 @@ export class Session {
   commandName: string | undefined;
   /** Warnings of the current command; the CLI prints and clears them after each command. */
   readonly warnings: string[] = [];
+  /** Run after each command (its answer printed); each returns notes for stderr (the per-dump index's writes). */
+  readonly afterCommand: (() => string[])[] = [];
   /** Index into `dump.threads` of the current thread (dotnet-dump's `setthread`); clrstack shows it by default. */
   currentThread = 0;
 
-  private constructor(readonly dump: Dump) {}
+  private constructor(
+    readonly dump: Dump,
+    /** The options the dump was opened with. */
+    readonly options: SessionOptions = {},
+  ) {}
 
   /** Opens the dump file. @throws DumpFormatError and friends for bad input. */
   static open(path: string, options: SessionOptions = {}): Session {
-    return new Session(
+    const session = new Session(
       openDump(path, {
         ...(options.imagePath ? { imagePath: options.imagePath } : {}),
         ...(options.ignoreImagePagesInDump === true ? { ignoreImagePagesInDump: true } : {}),
         ...(options.managedImagesFromImagePathOnly === true ? { managedImagesFromImagePathOnly: true } : {}),
       }),
+      options,
     );
+    session.imagePath = options.imagePath;
+    return session;
   }
+
+  /** The `--image-path` folder the dump was opened with (also searched for PDBs). */
+  imagePath: string | undefined;
 
   /** The runtime, for commands that read its structures. @throws UnsupportedRuntimeError on a runtime other than .NET 10 or 11. */
   get runtime(): DotNetRuntime {
@@ -85,7 +102,16 @@ export class Session {
 
   /** The current command's warnings, cleared for the next command (dump-level warnings such as truncation are
    * added by the CLI's runCommand). */
+  /** The current command's warnings so far (names it could not read included), without clearing them: for answers
+   * that say in their own text and JSON that they are incomplete. */
+  peekWarnings(): string[] {
+    for (const m of this.namesValue?.takeUsedProblems() ?? []) this.warn(m);
+    return [...this.warnings];
+  }
+
   takeWarnings(): string[] {
+    // Names that could not be read are a loss in whatever answer showed them.
+    for (const m of this.namesValue?.takeUsedProblems() ?? []) this.warn(m);
     const all = [...this.warnings];
     this.warnings.length = 0;
     return all;

@@ -20,5 +20,6 @@ export * from './open-dump';
 export * from './special-diag-info';
 export * from './minidump';
 export * from './open-minidump';
+export * from './pdb-files';
 export * from './pe-exports';
 export * from './module-exports';

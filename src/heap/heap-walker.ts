@@ -8,11 +8,14 @@ import type { MethodTableReader } from '../runtime/method-table';
 import { MethodTableIndex } from './method-table-index';
 import { throwIfCancelled, walkProgressSink } from './walk-progress';
 
-/** A place where the walk could not go on: the rest of that segment was skipped. */
+/** An object the walk could not read. Without `resumedAt` the rest of its segment was skipped; with it, the walk
+ * found the next object (`resumedAt`) and only the bytes in between were skipped. */
 export interface WalkProblem {
   readonly address: number;
   readonly segment: HeapSegment;
   readonly reason: string;
+  /** Where the walk went on after skipping the bad bytes (absent when it gave up on the segment). */
+  readonly resumedAt?: number;
 }
 
 /** Called once per object; `mt` is the MethodTable with the mark bits cleared, `size` its size in bytes as SOS
@@ -28,6 +31,10 @@ const WINDOW = 8 << 20;
 const TWO32 = 4294967296;
 /** SOH objects align to the pointer size; LOH/POH always to 8, which is the same on 64-bit. */
 const ALIGNMENT = 8;
+/** How far past a bad object the walk looks for the next object before it gives up on the segment. */
+const MAX_RESYNC_BYTES = 1 << 20;
+/** Bad objects a segment may skip before the walk gives up on it (a segment that is mostly garbage is not walked). */
+const MAX_RESYNCS_PER_SEGMENT = 64;
 
 /** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
  * MethodTable numbering (e.g. to map `mtIndex` back to addresses). */
@@ -63,6 +70,39 @@ export function forEachObject(
     sink?.done();
   }
   return problems;
+}
+
+/**
+ * After an object with a bad MethodTable, the first later address that starts an object the walk can trust: its
+ * MethodTable is one the walk already met and validated, and the object after it also starts with such a MethodTable
+ * (or is the segment end or the next allocation context). Two agreeing objects in a row make a false start inside
+ * some object's data unlikely. Failing that, the next allocation context; undefined when neither lies within
+ * MAX_RESYNC_BYTES.
+ */
+function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number, end: number, nextContext: number): number | undefined {
+  const limit = Math.min(end, bad + MAX_RESYNC_BYTES, nextContext);
+  const sizeAt = (a: number): number | undefined => {
+    if (a < window.start || a + 16 > window.end) {
+      if (window.fill(a, Math.min(WINDOW, end - a + 16)) < 16) return undefined;
+    }
+    const word = (a - window.start) / 4;
+    const lo = window.u32[word]!;
+    const mtIndex = index.find(lo - (lo & 7), window.u32[word + 1]!);
+    if (mtIndex < 0) return undefined;
+    let size = index.baseSizes[mtIndex]!;
+    const component = index.componentSizes[mtIndex]!;
+    if (component !== 0) size += window.u32[word + 2]! * component;
+    const rem = size % ALIGNMENT;
+    return size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : rem === 0 ? size : size + ALIGNMENT - rem;
+  };
+  for (let a = bad + POINTER; a + MIN_OBJECT_SIZE <= limit; a += POINTER) {
+    const step = sizeAt(a);
+    if (step === undefined || a + step > end) continue;
+    const after = a + step;
+    if (after === end || after === nextContext || sizeAt(after) !== undefined) return a;
+  }
+  // An allocation context is a known place where objects start again after it.
+  return nextContext > bad && nextContext < end && nextContext <= bad + MAX_RESYNC_BYTES ? nextContext : undefined;
 }
 
 /** One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
@@ -119,6 +159,7 @@ function walkSegment(
   const u32 = window.u32;
   let obj = seg.start;
   const end = seg.end;
+  let resyncs = 0;
   window.end = 0;
   // The last two MethodTables met answer most objects without a hash probe (heaps alternate a few types: a node and
   // its string, an entry and its key).
@@ -159,8 +200,13 @@ function walkSegment(
         const mt = hi * TWO32 + loClean;
         const info = mt === 0 ? undefined : mts.tryRead(mt);
         if (!info) {
-          problems.push({ address: obj, segment: seg, reason: `bad MethodTable 0x${mt.toString(16)}` });
-          return;
+          const next = resyncs < MAX_RESYNCS_PER_SEGMENT ? findNextObject(window, index, obj, end, nextContext) : undefined;
+          problems.push({ address: obj, segment: seg, reason: `bad MethodTable 0x${mt.toString(16)}`, ...(next !== undefined ? { resumedAt: next } : {}) });
+          if (next === undefined) return;
+          resyncs++;
+          obj = next;
+          window.end = 0;
+          continue;
         }
         mtIndex = index.add(loClean, hi, mt, info.baseSize, info.componentSize);
       }

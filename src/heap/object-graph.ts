@@ -13,6 +13,7 @@ import type { MethodTableReader } from '../runtime/method-table';
 import { GcDescReader, type GcDesc } from './gc-desc';
 import { forEachObject, type WalkProblem } from './heap-walker';
 import { MethodTableIndex } from './method-table-index';
+import { resolveEdgesInParallel, type ParallelEdges } from './parallel-edges';
 
 /** `edgeOffsetOf` of an edge that comes from a dependent handle rather than a field. */
 export const DEPENDENT_EDGE = 0xffffffff;
@@ -44,6 +45,8 @@ export interface GraphProblems {
   readonly collectibleObjects: number;
   /** Objects whose references could not be read (address and reason), capped. */
   readonly unreadable: readonly { address: number; reason: string }[];
+  /** How many objects' references could not be read (all of them, not capped). */
+  readonly unreadableCount: number;
 }
 
 /** One dependent handle's edge, by address. */
@@ -62,9 +65,23 @@ const CHUNK = 1 << 20;
 /** Bytes read at once by the slot reader. */
 const SLOT_WINDOW = 8 << 20;
 
+/** The arrays an ObjectGraph is made of, as the per-dump index stores them (see `toStored`/`fromStored`). */
+export interface StoredGraph {
+  readonly addresses: Float64Array;
+  /** Object i's MethodTable is `methodTables[typeIndexes[i]]`. */
+  readonly typeIndexes: Uint32Array;
+  readonly methodTables: Float64Array;
+  readonly sizes: Uint32Array | Float64Array;
+  readonly edgeStart: Uint32Array;
+  readonly edgeTarget: Uint32Array;
+  readonly problems: GraphProblems;
+}
+
 /** Where slot offsets come from: stored (synthetic graphs) or recomputed from the dump. */
 interface OffsetSource {
   offsetOf(graph: ObjectGraph, edge: number): number;
+  /** The offsets of all of object `i`'s edges into `out` (one scan of the object). */
+  offsetsOf?(graph: ObjectGraph, i: number, out: Float64Array): void;
 }
 
 /** Edge offsets remembered per graph (a bounded cache: cleared when full). */
@@ -148,6 +165,16 @@ export class ObjectGraph {
 
   private readonly offsetCache = new Map<number, number>();
 
+  /** The offsets of every outgoing edge of object `i` (as `edgeOffsetOf`), found in one scan of the object: what a
+   * caller that needs many edges of one object (all elements of an array) should use instead of one rescan each. */
+  edgeOffsetsOf(i: number): Float64Array {
+    const first = this.edgeStart[i]!;
+    const out = new Float64Array(this.edgeStart[i + 1]! - first);
+    if (this.offsets.offsetsOf) this.offsets.offsetsOf(this, i, out);
+    else for (let k = 0; k < out.length; k++) out[k] = this.offsets.offsetOf(this, first + k);
+    return out;
+  }
+
   /** The object whose outgoing edges include `edge`. */
   sourceOf(edge: number): number {
     const s = this.edgeStart;
@@ -172,9 +199,57 @@ export class ObjectGraph {
     return i >= 0 && address < this.addresses[i]! + this.sizes[i]! ? i : NO_OBJECT;
   }
 
+  /** Where `reverse()` first looks for incoming edges computed earlier (the per-dump index); undefined from it
+   * means build them. */
+  reverseSource?: () => { start: Uint32Array; source: Uint32Array } | undefined;
+
   /** Incoming edges; built on first use, in place (O(objects + edges), no temporaries). */
   reverse(): ReverseEdges {
-    return (this.reverseValue ??= ReverseEdgesImpl.build(this));
+    if (this.reverseValue === undefined) {
+      const stored = this.reverseSource?.();
+      if (stored !== undefined) this.adoptReverse(stored.start, stored.source);
+      else this.reverseValue = ReverseEdgesImpl.build(this);
+    }
+    return this.reverseValue!;
+  }
+
+  /** The reverse edges when they have been built or adopted (nothing is built). */
+  get reverseIfBuilt(): ReverseEdges | undefined {
+    return this.reverseValue;
+  }
+
+  /** Takes reverse edges built earlier for this same graph (the per-dump index) instead of building them.
+   * @throws LimitExceededError when their lengths do not fit this graph. */
+  adoptReverse(start: Uint32Array, source: Uint32Array): void {
+    if (start.length !== this.count + 1 || source.length !== this.edgeCount || start[this.count] !== this.edgeCount) {
+      throw new LimitExceededError(`stored reverse edges (${start.length - 1} objects, ${source.length} edges) do not fit the graph (${this.count} objects, ${this.edgeCount} edges)`);
+    }
+    this.reverseValue = ReverseEdgesImpl.adopt(this, start, source);
+  }
+
+  /** The graph's arrays for the per-dump index (type indexes recomputed when `mts` replaced them). */
+  toStored(): StoredGraph {
+    let typeIndexes = this.mtIndexes;
+    if (typeIndexes === undefined) {
+      const byMt = new Map<number, number>();
+      this.methodTables.forEach((mt, k) => byMt.set(mt, k));
+      const mts = this.mtsValue!;
+      typeIndexes = new Uint32Array(mts.length);
+      for (let i = 0; i < mts.length; i++) typeIndexes[i] = byMt.get(mts[i]!)!;
+    }
+    return { addresses: this.addresses, typeIndexes, methodTables: this.methodTables, sizes: this.sizes, edgeStart: this.edgeStart, edgeTarget: this.edgeTarget, problems: this.problems };
+  }
+
+  /** A graph from arrays `toStored` gave for this dump; GCDescs (for slot offsets) are decoded from the dump when
+   * first needed. @throws LimitExceededError when the arrays do not fit together. */
+  static fromStored(stored: StoredGraph, mts: MethodTableReader, memory: MemoryReader): ObjectGraph {
+    const n = stored.addresses.length;
+    const e = stored.edgeTarget.length;
+    if (stored.typeIndexes.length !== n || stored.sizes.length !== n || stored.edgeStart.length !== n + 1 || stored.edgeStart[n] !== e) {
+      throw new LimitExceededError(`stored graph arrays do not fit together (${n} objects, ${stored.typeIndexes.length} types, ${stored.sizes.length} sizes, ${stored.edgeStart.length} offsets, ${e} edges)`);
+    }
+    const types = new TypeTable(mts, memory, stored.methodTables);
+    return new ObjectGraph(stored.addresses, stored.typeIndexes, stored.methodTables, stored.sizes, stored.edgeStart, stored.edgeTarget, new DumpOffsets(memory, types), stored.problems);
   }
 
   /** Largest index whose address is ≤ `address`, or -1. */
@@ -197,7 +272,7 @@ export class ObjectGraph {
    * `dependents` adds primary → secondary edges. Problems (unreadable objects, dangling references) are recorded in
    * `problems`, never guessed around.
    * @throws LimitExceededError when the heap has 2^32 or more objects or references. */
-  static build(heap: GcHeap, mts: MethodTableReader, memory: MemoryReader, dependents: readonly DependentEdge[] = []): ObjectGraph {
+  static build(heap: GcHeap, mts: MethodTableReader, memory: MemoryReader, dependents: readonly DependentEdge[] = [], parallel?: ParallelEdges): ObjectGraph {
     const types = new TypeTable(mts, memory);
     const mtIndex = new MethodTableIndex();
     const addressChunks = new ChunkedF64();
@@ -246,31 +321,28 @@ export class ObjectGraph {
     const bound = slotBound + deps.length;
     if (bound >= TWO32) throw new LimitExceededError(`the heap has ${bound} references; the graph indexes fewer than 2^32`);
 
-    // Pass 2: read each object's slots in address order (sequential reads) and resolve them to object indexes.
-    const edgeStart = new Uint32Array(count + 1);
-    let edgeTarget = new Uint32Array(bound);
-    const reader = new SlotReader(memory, SLOT_WINDOW);
-    const resolver = new SlotResolver(lookup, reader);
-    let cursor = 0;
-    let unresolved = 0;
-    let nextDep = 0;
-    for (let i = 0; i < count; i++) {
-      edgeStart[i] = cursor;
-      const desc = types.descOf(typeOf[i]!);
-      if (desc !== null) {
-        resolver.begin(addresses[i]!, edgeTarget, cursor);
-        if (forEachSlot(desc, sizes[i]!, resolver)) {
-          cursor = resolver.cursor;
-          unresolved += resolver.unresolved;
-        } else types.unreadable(addresses[i]!, `memory at 0x${resolver.failedAt.toString(16)} is not in the dump`);
-      }
-      while (nextDep < deps.length && deps[nextDep]![0] === i) edgeTarget[cursor++] = deps[nextDep++]![1];
+    // Pass 2: read each object's slots in address order (sequential reads) and resolve them to object indexes;
+    // with `parallel`, ranges of objects go to worker threads (parallel-edges.ts), the same answer either way.
+    const edgeStart = new Uint32Array(parallel !== undefined && parallel.workers > 1 ? new SharedArrayBuffer(4 * (count + 1)) : new ArrayBuffer(4 * (count + 1)));
+    let edgeTarget: Uint32Array;
+    let cursor: number;
+    let unresolved: number;
+    const input = { memory, lookup, addresses, typeOf, sizes, descOf: (t: number) => types.descOf(t), deps };
+    const shared = parallel !== undefined && parallel.workers > 1 && count >= (parallel.minObjects ?? 0) ? resolveEdgesInParallel(parallel, input, edgeStart, bound) : undefined;
+    if (shared !== undefined) {
+      ({ edgeTarget, cursor, unresolved } = shared);
+      for (const u of shared.unreadable) types.unreadable(u.address, `memory at 0x${u.failedAt.toString(16)} is not in the dump`);
+    } else {
+      edgeTarget = new Uint32Array(bound);
+      const r = resolveEdgeRange(input, 0, count, edgeStart, edgeTarget, 0);
+      ({ cursor, unresolved } = r);
+      for (const u of r.unreadable) types.unreadable(u.address, `memory at 0x${u.failedAt.toString(16)} is not in the dump`);
     }
     edgeStart[count] = cursor;
     // Null slots make the bound loose; copy when the slack is worth more than the copy's transient.
     edgeTarget = cursor * 8 < edgeTarget.length * 7 ? edgeTarget.slice(0, cursor) : edgeTarget.subarray(0, cursor);
 
-    const problems: GraphProblems = { walk, unresolvedReferences: unresolved, collectibleObjects: types.collectible, unreadable: types.unreadableList };
+    const problems: GraphProblems = { walk, unresolvedReferences: unresolved, collectibleObjects: types.collectible, unreadable: types.unreadableList, unreadableCount: types.unreadableCount };
     return new ObjectGraph(addresses, typeOf, mtIndex.addresses.slice(0, mtIndex.count), sizes, edgeStart, edgeTarget, new DumpOffsets(memory, types), problems);
   }
 
@@ -298,7 +370,7 @@ export class ObjectGraph {
       start,
       Uint32Array.from(target),
       { offsetOf: (_, e) => stored[e]! },
-      { walk: [], unresolvedReferences: 0, collectibleObjects: 0, unreadable: [] },
+      { walk: [], unresolvedReferences: 0, collectibleObjects: 0, unreadable: [], unreadableCount: 0 },
     );
   }
 }
@@ -330,6 +402,11 @@ class ReverseEdgesImpl implements ReverseEdges {
     return new ReverseEdgesImpl(graph, start, source);
   }
 
+  /** Reverse edges computed earlier for the same graph. */
+  static adopt(graph: ObjectGraph, start: Uint32Array, source: Uint32Array): ReverseEdgesImpl {
+    return new ReverseEdgesImpl(graph, start, source);
+  }
+
   get edge(): Uint32Array {
     if (this.edgeValue === undefined) {
       const g = this.graph;
@@ -352,25 +429,33 @@ class TypeTable {
   private readonly reader: GcDescReader;
   collectible = 0;
   readonly unreadableList: { address: number; reason: string }[] = [];
+  /** Every object whose references were not read (the list above keeps only the first MAX_UNREADABLE). */
+  unreadableCount = 0;
+  /** Types whose GCDesc could not be decoded: each of their objects is unreadable too. */
+  private readonly failed = new Set<number>();
 
   constructor(
     private readonly mts: MethodTableReader,
     memory: MemoryReader,
+    /** MethodTables by type index, for a table whose types were not met in a walk (a stored graph). */
+    private readonly typeAddresses?: Float64Array,
   ) {
     this.reader = new GcDescReader(memory);
   }
 
   /** The GCDesc of the walk's type `type`, decoded the first time (`address`: the first object, for problems). */
-  desc(type: number, index: MethodTableIndex, address: number): GcDesc | null {
+  desc(type: number, index: MethodTableIndex | Float64Array, address: number): GcDesc | null {
     let d = this.descs[type];
+    if (d === null && this.failed.has(type)) this.unreadable(address, '');
     if (d === undefined) {
-      const info = this.mts.read(index.addresses[type]!);
+      const info = this.mts.read((index instanceof Float64Array ? index : index.addresses)[type]!);
       if (info.isCollectible) this.collectible++;
       try {
         d = info.containsGCPointers ? this.reader.read(info) : null;
         if (d !== null && d.kind === 'none') d = null;
       } catch (e) {
         this.unreadable(address, (e as Error).message);
+        this.failed.add(type);
         d = null;
       }
       this.descs[type] = d;
@@ -378,13 +463,16 @@ class TypeTable {
     return d;
   }
 
-  /** The GCDesc of a type already met in the walk. */
+  /** The GCDesc of a type already met in the walk (of a stored graph: decoded on first use). */
   descOf(type: number): GcDesc | null {
-    return this.descs[type] ?? null;
+    const d = this.descs[type];
+    if (d === undefined && this.typeAddresses !== undefined && type < this.typeAddresses.length) return this.desc(type, this.typeAddresses, 0);
+    return d ?? null;
   }
 
   unreadable(address: number, reason: string): void {
-    if (this.unreadableList.length < MAX_UNREADABLE) this.unreadableList.push({ address, reason });
+    this.unreadableCount++;
+    if (this.unreadableList.length < MAX_UNREADABLE && reason !== '') this.unreadableList.push({ address, reason });
   }
 }
 
@@ -525,6 +613,62 @@ class SlotResolver implements SlotVisitor {
   }
 }
 
+/** What pass 2 of the build reads: the object table, the GCDesc of each type, dependent edges sorted by primary. */
+export interface EdgeRangeInput {
+  readonly memory: MemoryReader;
+  readonly lookup: AddressLookup;
+  readonly addresses: Float64Array;
+  readonly typeOf: Uint32Array;
+  readonly sizes: Uint32Array | Float64Array;
+  readonly descOf: (type: number) => GcDesc | null;
+  /** [primary, secondary] object indexes, sorted by primary. */
+  readonly deps: readonly (readonly [number, number])[];
+}
+
+/** What one range of pass 2 produced. */
+export interface EdgeRangeResult {
+  /** One past the last edge written. */
+  readonly cursor: number;
+  readonly unresolved: number;
+  /** Objects whose slots could not all be read (at most 100), in object order. */
+  readonly unreadable: { address: number; failedAt: number }[];
+}
+
+/** Pass 2 for objects [from, to): writes `edgeStart[i]` and the edges from `edgeTarget[cursor]` on (the object's
+ * resolved slots in slot order, then its dependent-handle edges). */
+export function resolveEdgeRange(input: EdgeRangeInput, from: number, to: number, edgeStart: Uint32Array, edgeTarget: Uint32Array, cursor: number): EdgeRangeResult {
+  const { addresses, typeOf, sizes, deps } = input;
+  const resolver = new SlotResolver(input.lookup, new SlotReader(input.memory, SLOT_WINDOW));
+  const unreadable: { address: number; failedAt: number }[] = [];
+  let unresolved = 0;
+  let nextDep = 0;
+  while (nextDep < deps.length && deps[nextDep]![0] < from) nextDep++;
+  for (let i = from; i < to; i++) {
+    edgeStart[i] = cursor;
+    const desc = input.descOf(typeOf[i]!);
+    if (desc !== null) {
+      resolver.begin(addresses[i]!, edgeTarget, cursor);
+      if (forEachSlot(desc, sizes[i]!, resolver)) {
+        cursor = resolver.cursor;
+        unresolved += resolver.unresolved;
+      } else if (unreadable.length < MAX_UNREADABLE) unreadable.push({ address: addresses[i]!, failedAt: resolver.failedAt });
+    }
+    while (nextDep < deps.length && deps[nextDep]![0] === i) edgeTarget[cursor++] = deps[nextDep++]![1];
+  }
+  return { cursor, unresolved, unreadable };
+}
+
+/** An upper bound of the edges of objects [from, to) (slots by GCDesc, plus dependent edges). */
+export function edgeBound(input: EdgeRangeInput, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const desc = input.descOf(input.typeOf[i]!);
+    if (desc !== null) n += slotCountBound(desc, input.sizes[i]!);
+  }
+  for (const d of input.deps) if (d[0] >= from && d[0] < to) n++;
+  return n;
+}
+
 /** Recomputes slot offsets from the dump: the k-th edge of an object is its k-th resolved slot, then its
  * dependent-handle edges (the build's order). */
 class DumpOffsets implements OffsetSource, SlotVisitor {
@@ -535,6 +679,8 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
   private seen = 0;
   private found = -1;
   private failed = false;
+  /** Set while `offsetsOf` collects every slot. */
+  private all?: Float64Array;
 
   constructor(
     memory: MemoryReader,
@@ -557,6 +703,23 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
     return this.found >= 0 && !this.failed ? this.found : DEPENDENT_EDGE;
   }
 
+  offsetsOf(graph: ObjectGraph, i: number, out: Float64Array): void {
+    out.fill(DEPENDENT_EDGE);
+    const desc = this.types.descOf(graph.typeIndexOf(i));
+    if (desc === null) return;
+    this.graph = graph;
+    this.address = graph.addresses[i]!;
+    this.wanted = -1;
+    this.seen = 0;
+    this.found = -1;
+    this.failed = false;
+    this.all = out;
+    forEachSlot(desc, graph.sizes[i]!, this);
+    this.all = undefined;
+    // As offsetOf: an object the build could not read whole kept only its dependent edges.
+    if (this.failed) out.fill(DEPENDENT_EDGE);
+  }
+
   slot(offset: number): boolean {
     const r = this.reader;
     if (!r.read(this.address + offset)) {
@@ -565,7 +728,10 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
     }
     if ((r.lo === 0 && r.hi === 0) || r.hi >= MAX_HI) return true;
     if (this.graph!.indexOf(r.hi * TWO32 + r.lo) === NO_OBJECT) return true;
-    if (this.seen++ === this.wanted) this.found = offset;
+    if (this.all) {
+      if (this.seen < this.all.length) this.all[this.seen] = offset;
+      this.seen++;
+    } else if (this.seen++ === this.wanted) this.found = offset;
     return true; // read on to the end: a later unreadable slot means the build dropped these edges
   }
 }
@@ -573,7 +739,7 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
 /** Address → object index: per 4 MiB chunk of the heap's address range a table of the first object of each 4 KiB
  * page, then a binary search among the few objects that start in the page. Sparse: only chunks holding objects
  * have a table (4 KiB each). Falls back to one binary search when the range is too wide for the chunk directory. */
-class AddressLookup {
+export class AddressLookup {
   private static readonly CHUNK_BYTES = 4 * 1024 * 1024;
   private static readonly PAGE_BYTES = 4096;
   private static readonly PAGES = 1024;
@@ -591,9 +757,13 @@ class AddressLookup {
     if (chunkCount > 1 << 24) return; // more than 64 TiB of range: binary search only
     const chunkSlot = new Int32Array(chunkCount).fill(-1);
     let slots = 0;
+    // Addresses ascend: one comparison per object, a division only where a new chunk starts.
+    let nextChunk = -Infinity;
     for (let i = 0; i < n; i++) {
+      if (addresses[i]! < nextChunk) continue;
       const c = Math.floor((addresses[i]! - base) / C);
-      if (chunkSlot[c] === -1) chunkSlot[c] = slots++;
+      chunkSlot[c] = slots++;
+      nextChunk = base + (c + 1) * C;
     }
     const per = AddressLookup.PAGES + 1;
     const pageFirst = new Uint32Array(slots * per);

@@ -6,7 +6,7 @@
  * size `(Size + 1) * MethodDescAlignment`; a MethodDesc's size and slot offsets come from MethodDescSizes
  * (the runtime's table on 10, the described types on 11). Every chunk is checked: its MethodDescs must fill it exactly.
  */
-import { LayoutCheckError, LimitExceededError } from '../errors';
+import { DumpsleuthError, LayoutCheckError, LimitExceededError } from '../errors';
 import type { DotNetRuntime } from './dotnet-runtime';
 import { EEClassReader } from './ee-class';
 import { MethodDescSizes } from './method-desc-sizes';
@@ -241,6 +241,16 @@ export class MethodDescReader {
   name(md: number): string {
     const info = this.read(md);
     const mt = this.mts.read(info.methodTable);
+    try {
+      return this.nameOf(md, info, mt);
+    } catch (e) {
+      // A name that cannot be read is a loss of the command that wanted it: the module's missing metadata says why.
+      if (e instanceof DumpsleuthError) this.names.recordProblem(mt.module, e.message);
+      throw e;
+    }
+  }
+
+  private nameOf(md: number, info: MethodDescInfo, mt: MethodTableInfo): string {
     if (info.classification === CLASSIFICATION_ARRAY && mt.isArray) return this.arrayMethodName(info, mt);
     if (info.classification === CLASSIFICATION_DYNAMIC) {
       const nameAddress = this.rt.memory.readPointer(md + this.rt.descriptor.offset('DynamicMethodDesc', 'MethodName'));

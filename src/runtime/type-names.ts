@@ -34,6 +34,11 @@ export class TypeNameResolver {
   private readonly metadata = new Map<number, ModuleMetadata | Error>();
   /** Reasons names could not be read (one per module), for the command's warnings. */
   readonly problems = new Map<string, string>();
+  /** The `problems` keys of modules whose metadata was asked for since the last takeUsedProblems, and whether an
+   * unknown name was handed out (names are cached, so a later command may show one without asking again). */
+  private readonly used = new Set<string>();
+  private unknownShown = false;
+  private readonly problemKeys = new Map<number, string>();
 
   constructor(
     private readonly rt: DotNetRuntime,
@@ -49,6 +54,7 @@ export class TypeNameResolver {
       s = renderClrmd(this.node(mt, 0));
       this.clrmd.set(mt, s);
     }
+    if (s.includes('<unknown')) this.unknownShown = true;
     return s;
   }
 
@@ -59,6 +65,7 @@ export class TypeNameResolver {
       s = renderDac(this.node(mt, 0));
       this.dac.set(mt, s);
     }
+    if (s.includes('<unknown')) this.unknownShown = true;
     return s;
   }
 
@@ -73,12 +80,40 @@ export class TypeNameResolver {
       } catch (e) {
         if (!(e instanceof DumpsleuthError)) throw e;
         md = e;
-        const where = mod?.path || `module 0x${moduleAddress.toString(16)}`;
-        this.problems.set(where, `type names from ${where} are unknown: ${e.message} (use --image-path DIR to supply the file)`);
+        this.recordProblem(moduleAddress, e.message, mod);
       }
       this.metadata.set(moduleAddress, md);
     }
+    if (md instanceof Error) this.used.add(this.problemKeys.get(moduleAddress) ?? '');
     return md;
+  }
+
+  /** Notes that names from a module are unknown (the first reason per module), as a problem of this command too. */
+  recordProblem(moduleAddress: number, reason: string, mod?: ClrModule): void {
+    let where = this.problemKeys.get(moduleAddress);
+    if (where === undefined) {
+      let path = mod?.path;
+      if (path === undefined) {
+        try {
+          path = this.modules.read(moduleAddress).path;
+        } catch (e) {
+          if (!(e instanceof DumpsleuthError)) throw e;
+        }
+      }
+      where = path || `module 0x${moduleAddress.toString(16)}`;
+      this.problemKeys.set(moduleAddress, where);
+      if (!this.problems.has(where)) this.problems.set(where, `type names from ${where} are unknown: ${reason} (use --image-path DIR to supply the file)`);
+    }
+    this.used.add(where);
+  }
+
+  /** The problems that touched what was asked since the last call (the modules whose metadata was needed and is
+   * missing; all of them when only cached unknown names were handed out), then forgets them: one command's warnings. */
+  takeUsedProblems(): string[] {
+    const keys = this.used.size > 0 ? [...this.used] : this.unknownShown ? [...this.problems.keys()] : [];
+    this.used.clear();
+    this.unknownShown = false;
+    return keys.map((k) => this.problems.get(k)).filter((m): m is string => m !== undefined);
   }
 
   /** The name tree of a type handle (a MethodTable, or a TypeDesc tagged with bit 1). */
@@ -107,6 +142,7 @@ export class TypeNameResolver {
       segments = md.typeDefSegments(info.typeDefToken);
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;
+      this.recordProblem(info.module, e.message);
       return { kind: 'unknown', handle, reason: e.message };
     }
     const args = this.mts.instantiation(info).map((a) => this.node(a, depth + 1));

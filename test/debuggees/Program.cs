@@ -75,6 +75,7 @@ internal static class Program
                 break;
             case "grow": Growth.GrowScenario.Run(rest); break; // Grow.cs: READY, waits for a stdin line, grows, READY again
             case "grow-churn": Growth.GrowScenario.RunChurn(rest); break;
+            case "large-grow": LargeGrowScenario.Run(rest); break; // LargeGrow.cs: the large heap twice, for npm run bench's diff
             case "hang":
                 Hangs.HangScenario.Run(rest);
                 break;

@@ -29,7 +29,8 @@ interface DiffJson {
     newCount: number;
     status: string;
     owner: string;
-    culprit: { method: string; module: string } | null;
+    culprit: { method: string; module: string; evidence: string } | null;
+    culpritKind: string | null;
     chain: { type: string; field?: string; address?: string }[];
     alsoGrew: { type: string; countDelta: number }[];
     verify: string[];
@@ -96,6 +97,11 @@ describe('diff of two dumps of one process', { timeout: TIMEOUT }, () => {
     assert.equal(sessions.status, 'grew');
     assert.deepEqual(sessions.alsoGrew.map((x) => `${x.type} ${x.countDelta}`).sort(), ['System.Byte[] 700', 'System.String 700']);
     assert.equal(sessions.chain.at(-1)!.type, 'Growth.UserSession');
+    // No delegate on this chain: the culprit is the registry's method that adds to s_sessions (Grow.cs: only Open).
+    assert.match(sessions.culprit?.method ?? '', /^Growth\.SessionRegistry\.Open\(System\.String\)$/);
+    assert.equal(sessions.culprit?.module, 'Debuggees.dll');
+    assert.equal(sessions.culpritKind, 'adder');
+    assert.match(sessions.culprit?.evidence ?? '', /loads Growth\.SessionRegistry\.s_sessions.*calls set_Item \(the only method/);
     assert.match(sessions.chain.at(-1)!.address ?? '', /^0x[0-9a-f]+$/);
     const listeners = json.growth.find((g) => g.type === 'Growth.BeatListener');
     assert.ok(listeners, 'a finding for the event subscribers');
@@ -103,6 +109,7 @@ describe('diff of two dumps of one process', { timeout: TIMEOUT }, () => {
     assert.equal(listeners.owner, 'static Growth.Heartbeat.Beat');
     assert.match(listeners.culprit?.method ?? '', /^Growth\.BeatListener\.OnBeat\(/);
     assert.equal(listeners.culprit?.module, 'Debuggees.dll');
+    assert.equal(listeners.culpritKind, 'callback');
   });
 
   it('grow: each growth chain address is the object SOS shows there', async () => {

@@ -115,6 +115,7 @@ describe('fuzzed dumps (issue 10)', { timeout: 20 * 60_000 }, () => {
       let errors = 0;
       const silent: string[] = [];
       const crashes: string[] = [];
+      const errorTexts: string[] = [];
       for (let b = 0; b < lines.length; b += BATCH) {
         const batch = lines.slice(b, b + BATCH);
         const answers = await runBatch(copy, batch);
@@ -122,7 +123,10 @@ describe('fuzzed dumps (issue 10)', { timeout: 20 * 60_000 }, () => {
           list.forEach((a, c) => {
             const what = `${FUZZ_COMMANDS[c]!.join(' ')} after "${batch[k]}"`;
             if (a.end === 'crash') crashes.push(`${what}: ${a.text}`);
-            if (a.end === 'error') errors++;
+            if (a.end === 'error') {
+              errors++;
+              if (errorTexts.length < 5) errorTexts.push(`${what}: ${a.text}`);
+            }
             if (a.end === 'ok' && a.text !== base![c]!.text) {
               changed++;
               if (a.warnings.length > 0) warned++;
@@ -132,6 +136,7 @@ describe('fuzzed dumps (issue 10)', { timeout: 20 * 60_000 }, () => {
         });
       }
       t.diagnostic(`${lines.length} mutations (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}) × ${FUZZ_COMMANDS.length} commands: ${crashes.length} crashes, 0 hangs, ${errors} one-line errors, ${changed} changed answers (${warned} with a warning, ${silent.length} without)`);
+      for (const e of errorTexts) t.diagnostic(`one-line error: ${e}`);
       assert.deepEqual(crashes, [], 'no crash');
       assert.deepEqual(silent.slice(0, 20), [], `no changed answer without a warning (${silent.length} in all)`);
     } finally {

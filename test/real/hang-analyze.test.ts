@@ -96,10 +96,38 @@ describe('analyze on the hang scenario', { timeout: TIMEOUT }, () => {
     });
   }
 
-  for (const scenario of ['leak-finalizer', 'leak-controls', 'types']) {
-    it(`${scenario}: no deadlock or starvation finding (control)`, async () => {
+  for (const serverGc of [false, true]) {
+    const dumpType = serverGc ? 'full' : 'heap';
+    it(`hang ${dumpType} ${serverGc ? 'server' : 'workstation'}: stuck-async names the task dotnet-dump's dumpasync shows 25 OrderPipeline chains waiting for, and ProcessAsync`, async () => {
+      const dump = await getDump('hang', { dumpType, serverGc });
+      const [stacks] = await runSosMany(dump.dumpPath, ['dumpasync']);
+      // dotnet-dump: each STACK starts at the awaited task; the LoadAsync chains hang off one Task<String>.
+      const blocks = stacks!.split(/^STACK \d+$/m).slice(1);
+      const pipeline = blocks.find((b) => b.includes('Hangs.OrderPipeline+<LoadAsync>d__4'));
+      assert.ok(pipeline, stacks);
+      const awaited = /^([0-9a-f]{16}) [0-9a-f]{16} \( \) System\.Threading\.Tasks\.Task<System\.String>$/m.exec(pipeline.trim())?.[1];
+      assert.ok(awaited, pipeline);
+      const outermost = [...pipeline.matchAll(/^ {4}([0-9a-f]{16}) [0-9a-f]{16} \(0\) Hangs\.OrderPipeline\+<ProcessAsync>d__3$/gm)].map((m) => parseInt(m[1]!, 16));
+      // Hang.cs PendingChainCount; the 5 completed twins are not stuck.
+      assert.equal(outermost.length, 25);
+      const ours = runDumpsleuth<{ findings: (FindingJson & { objectCount: number; details?: { awaited?: string; chains?: { count: number; methods: string[]; outermost: string[] }[] } })[] }>(dump.dumpPath, ['analyze']);
+      const stuck = ours.json.findings.filter((f) => f.rule === 'stuck-async');
+      assert.equal(stuck.length, 1, 'one stuck-async finding (FetchRateAsync has only 2 chains)');
+      const f = stuck[0]!;
+      assert.equal(parseInt(f.details!.awaited!, 16), parseInt(awaited, 16));
+      assert.equal(f.objectCount, 25);
+      assert.deepEqual(f.details!.chains!.map((c) => [c.count, c.methods]), [[25, ['Hangs.OrderPipeline.LoadAsync', 'Hangs.OrderPipeline.ProcessAsync']]]);
+      for (const a of f.details!.chains![0]!.outermost) assert.ok(outermost.includes(parseInt(a, 16)), `${a} is an outermost ProcessAsync box in dotnet-dump's stack`);
+      assert.equal(f.culprit?.method, 'Hangs.OrderPipeline.ProcessAsync');
+      assert.equal(f.severity, 'warning', 'the TaskCompletionSource is still referenced (OrderPipeline.s_neverReply)');
+      assert.equal(ours.json.findings[0]!.rule, 'deadlock', 'the deadlock stays first');
+    });
+  }
+
+  for (const scenario of ['leak-finalizer', 'leak-controls', 'types', 'leak-tcs', 'seed-apm']) {
+    it(`${scenario}: no deadlock, starvation or stuck-async finding (control)`, async () => {
       const dump = await getDump(scenario, {});
-      for (const rule of ['deadlock', 'threadpool-starvation']) {
+      for (const rule of ['deadlock', 'threadpool-starvation', 'stuck-async']) {
         const ours = runDumpsleuth<{ findings: FindingJson[] }>(dump.dumpPath, ['analyze', '-rule', rule]);
         assert.deepEqual(ours.json.findings, [], rule);
       }

@@ -8,7 +8,8 @@ import { Session } from '../../src/cli/session';
 import { clrstackCommand } from '../../src/cli/commands/clrstack';
 import { LayoutCheckError } from '../../src/errors';
 import { readGcDacVars } from '../../src/runtime/gc/gc-dac-vars';
-import { checkGcDacVarsAgainstSubDescriptor, readGcSubDescriptor } from '../../src/runtime/gc/gc-sub-descriptor';
+import { layoutFromSubDescriptor } from '../../src/runtime/gc/handle-table';
+import { checkGcDacVarsAgainstSubDescriptor, checkSameGcVars, gcVarsFromSubDescriptor, readGcSubDescriptor } from '../../src/runtime/gc/gc-sub-descriptor';
 import { assertOneErrorLine, runCli } from '../support/cli-runner';
 import { getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
@@ -101,19 +102,47 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
     });
 
     if (entry.publishKind === 'single-file') {
-      // The runtime is linked into the app: it opens, and the thread list (descriptor data) equals SOS. The GC's
-      // globals sit in the executable's never-written .data pages, which heap dumps leave out (README, Limits).
+      // The runtime is linked into the app: it opens, and the thread list (descriptor data) equals SOS.
       it(`${label}: clrthreads text equals SOS's line for line`, async () => {
         const dump = await getDump(entry.scenario, entry);
         const sos = sosLines(await runSos(dump.dumpPath, 'clrthreads'));
         assert.ok(sos.length > 3, 'SOS answers clrthreads');
         assert.deepEqual(sosLines(runDumpsleuth(dump.dumpPath, ['clrthreads']).text), sos);
       });
+      // The GC's build-time constants (max_gen, GcDacVars' field-offset tables) sit in the executable's file-backed
+      // .data, which a heap dump leaves out, and SOS answers nothing about the heap. They are read from the image
+      // file; the answers are checked against SOS on the self-contained publish of the same program and runtime:
+      // the program's own types, the handle kinds and the culprits are the same (the framework's strings and
+      // assemblies differ between the two publishes).
+      it(`${label}: heap commands answer; the program's types, handles and culprits equal SOS on the self-contained publish`, async () => {
+        const dump = await getDump(entry.scenario, entry);
+        const reference = await getDump(entry.scenario, { ...entry, publishKind: 'self-contained' });
+        const [stat, handles] = await runSosMany(reference.dumpPath, ['dumpheap -stat', 'gchandles -stat']);
+        const sosStat = parseDumpHeapStat(stat!);
+        const ours = runDumpsleuth<{ types: { name: string; count: number; totalSize: number }[]; totalCount: number }>(dump.dumpPath, ['dumpheap', '-stat']);
+        assert.deepEqual(ours.warnings, []);
+        const own = (rows: readonly { name: string; count: number; totalSize: number }[]) =>
+          rows.filter((r) => /^(Gateway\.|System\.Threading\.Thread$|System\.Net\.Sockets\.Socket$)/.test(r.name)).map((r) => `${r.name} ${r.count} ${r.totalSize}`).sort();
+        assert.ok(own(sosStat.types).length >= 4, 'SOS lists the program\'s types');
+        assert.deepEqual(own(ours.json.types), own(sosStat.types));
+        const sosHandles = parseGcHandles(handles!);
+        const ourHandles = parseGcHandles(runDumpsleuth(dump.dumpPath, ['gchandles', '-stat']).text);
+        assert.deepEqual(new Map(ourHandles.counts), new Map(sosHandles.counts));
+        const eeheap = runDumpsleuth(dump.dumpPath, ['eeheap', '-gc']);
+        assert.deepEqual(eeheap.warnings, []);
+        assert.match(eeheap.text, /GC Allocated Heap Size:/);
+        const findings = runDumpsleuth<{ findings: FindingJson[] }>(dump.dumpPath, ['analyze']).json.findings;
+        const expected = runDumpsleuth<{ findings: FindingJson[] }>(reference.dumpPath, ['analyze']).json.findings;
+        // A bundled assembly has no file name (its Module's path is empty, as clrmodules shows), so modules are not compared.
+        const noModule = (list: readonly FindingJson[]) => findingKeys(list.map((f) => (f.culprit ? { ...f, culprit: { ...f.culprit, module: '' } } : f)));
+        assert.deepEqual(noModule(findings), noModule(expected));
+        assert.equal(findings[0]?.culprit?.method, 'Gateway.GatewayClientController.OnReceive(System.IAsyncResult)');
+      });
       continue;
     }
 
     if (entry.runtimePack.startsWith('11.')) {
-      it(`${label}: the GC sub-descriptor agrees with g_dacTable, and a disagreement is a LayoutCheckError`, async () => {
+      it(`${label}: the heap is walked through the GC sub-descriptor, which agrees with g_dacTable; a disagreement is a LayoutCheckError`, async () => {
         const dump = await getDump(entry.scenario, entry);
         const session = Session.open(dump.dumpPath);
         try {
@@ -126,6 +155,16 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
           assert.throws(() => checkGcDacVarsAgainstSubDescriptor({ ...vars, isServer: !vars.isServer }, sub), LayoutCheckError);
           assert.throws(() => checkGcDacVarsAgainstSubDescriptor({ ...vars, handleTableMap: vars.handleTableMap + 8 }, sub), LayoutCheckError);
           assert.equal(session.heap.gcSubDescriptor?.address, sub.address, 'the heap was read with the check');
+          // The heap is walked through the sub-descriptor: read alone (no g_dacTable), it names the same variables
+          // and offsets as g_dacTable, and a difference in any of them is a LayoutCheckError.
+          const fromSub = gcVarsFromSubDescriptor(session.runtime, sub, undefined);
+          checkSameGcVars(fromSub, vars);
+          assert.equal(session.heap.vars.handleTableMap, fromSub.handleTableMap);
+          assert.equal(fromSub.isServer, entry.serverGc);
+          assert.throws(() => checkSameGcVars({ ...fromSub, generationTable: fromSub.generationTable + 8 }, vars), LayoutCheckError);
+          assert.throws(() => checkSameGcVars({ ...fromSub, generationFieldOffsets: [0, 64, -1] }, vars), LayoutCheckError);
+          // Handles too: the sub-descriptor's handle table offsets and constants pick the layout (13 internal types).
+          assert.equal(layoutFromSubDescriptor(sub).types, 13);
         } finally {
           session.close();
         }
@@ -155,7 +194,7 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
     });
 
     if (entry.dumpType === 'full') {
-      // dumpdomain is not compared: on 11 SOS shows the domain differently (README, Runtimes).
+      // dumpdomain is compared in runtimes-roots.test.ts.
       it(`${label}: clrmodules and clrmodules -v text equal SOS's`, async () => {
         const dump = await getDump(entry.scenario, entry);
         const [plain, verbose] = await runSosMany(dump.dumpPath, ['clrmodules', 'clrmodules -v']);
@@ -184,7 +223,7 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
         const session = Session.open(dump.dumpPath);
         try {
           const sos = normalize(await runSos(dump.dumpPath, 'clrstack -all')).map((l) => l.replace(/ \[[^\]]+ @ \d+\]$/, ''));
-          const ours = normalize(clrstackCommand.run(session, ['-all']).text);
+          const ours = normalize(clrstackCommand.run(session, ['-all']).text).map((l) => l.replace(/ \[[^\]]+ @ \d+\]$/, ''));
           assert.ok(ours.filter((l) => /^[0-9A-F]{16} [0-9A-F]{16} /.test(l)).length >= 3, 'managed frames were found');
           assert.deepEqual(ours, sos);
         } finally {

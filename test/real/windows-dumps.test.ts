@@ -115,10 +115,7 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
         }
       });
 
-      // Known gap, shown not hidden: on leak-timer and leak-controls ClrMD reports two more register-held roots (slot
-      // 0x0) on one thread than dumpsleuth's Windows unwind finds; every other root is equal. Left open in issue 14.
-      const rootsGap = scenario === 'leak-timer' || scenario === 'leak-controls' ? { todo: 'ClrMD finds 2 more register roots on one thread (issue 14)' } : {};
-      it('precise stack roots (Windows x64 frames and GC info) equal ClrMD\'s: slot and object, per thread', rootsGap, () => {
+      it('precise stack roots (Windows x64 frames and GC info) equal ClrMD\'s: slot and object, per thread', () => {
         const session = Session.open(dumpPath);
         try {
           const starts: number[] = [];

@@ -62,7 +62,9 @@ async function captureExternal(log: (line: string) => void): Promise<ExternalDum
   const cached = (): ExternalDump[] | undefined => {
     try {
       const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8')) as ExternalMeta;
-      return meta.dumps.every((d) => fs.existsSync(d.dumpPath)) ? meta.dumps : undefined;
+      // The dumps lie next to the metadata: a cache copied or linked elsewhere ($DUMPSLEUTH_CACHE) keeps its own paths.
+      const dumps = meta.dumps.map((d) => ({ ...d, dumpPath: path.join(dir, path.basename(d.dumpPath)) }));
+      return dumps.every((d) => fs.existsSync(d.dumpPath)) ? dumps : undefined;
     } catch {
       return undefined;
     }

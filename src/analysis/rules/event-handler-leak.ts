@@ -154,7 +154,10 @@ function holderOf(ctx: RuleContext, index: number): string {
     const s = rev.source[k]!;
     if (!ctx.live[s]) continue;
     // The first forward edge from s to the delegate is the one `rev.edge[k]` names, without its 4 bytes per edge.
-    const field = ctx.referenceNames.name(g.mtOf(s), g.edgeOffsetOf(firstEdgeBetween(g, s, index)));
+    const edge = firstEdgeBetween(g, s, index);
+    const staticField = ctx.staticFieldName?.(s, edge);
+    if (staticField !== undefined) return `held in the static field ${staticField}`;
+    const field = ctx.referenceNames.name(g.mtOf(s), g.edgeOffsetOf(edge));
     const info = ctx.objects.tryReadMethodTable(g.mtOf(s));
     // .NET 10 keeps statics in object[] buckets held by handles: a slot there is a static field.
     if (info?.isArray) return `held in static storage (${typeName(ctx, g.mtOf(s))} ${hex(g.addresses[s]!)}${field})`;

@@ -9,6 +9,7 @@ import { analyzePath, describeAsyncOperation, taskCompletion } from '../culprit'
 import type { Finding, Severity } from '../finding';
 import type { LeakRule } from '../leak-rule';
 import { clusterByRetention, shortTypeName } from '../retention-clusters';
+import { rootDetails } from './rule-support';
 
 /** What kind of finished object. */
 type FinishedKind = 'dead-thread' | 'disposed' | 'completed-task';
@@ -176,7 +177,7 @@ function clusterFinding(
     details: {
       kind,
       clusterCount,
-      root: { kind: path.root.kind, address: '0x' + path.root.address.toString(16), object: '0x' + path.root.object.toString(16), precise: path.root.precise },
+      root: { ...rootDetails(path.root), object: '0x' + path.root.object.toString(16), precise: path.root.precise },
       operations: a.operations.map((o) => ({ address: '0x' + ctx.graph.addresses[o.index]!.toString(16), type: ctx.typeName(o.index), kind: o.kind, pending: o.pending ?? null, state: o.state, label: o.label })),
       ...(a.callback
         ? {

@@ -15,6 +15,7 @@ import { timerLeakRule } from './timer-leak';
 import { deadlockRule } from './deadlock';
 import { threadpoolStarvationRule } from './threadpool-starvation';
 import { unhandledExceptionRule } from './unhandled-exception';
+import { stuckAsyncRule } from './stuck-async';
 
 export type { RuleContext } from './rule-context';
 
@@ -31,4 +32,5 @@ export const RULES: readonly LeakRule<RuleContext>[] = [
   deadlockRule,
   threadpoolStarvationRule,
   unhandledExceptionRule,
+  stuckAsyncRule,
 ];

@@ -9,6 +9,7 @@ import { analyzePath, describeAsyncOperation, findForwardCallback, type AsyncOpe
 import type { Finding } from '../finding';
 import type { LeakRule } from '../leak-rule';
 import { collapseChain } from '../retention-clusters';
+import { rootDetails } from './rule-support';
 
 const KNOWN_BASES = [
   'System.Net.Sockets.SocketAsyncContext+AsyncOperation',
@@ -99,7 +100,7 @@ export const neverCompletedAsyncRule: LeakRule<AnalysisContext> = {
           kind: g.outer.kind,
           state: g.outer.state,
           inner: [...g.inner],
-          root: { kind: path.root.kind, address: '0x' + path.root.address.toString(16), object: '0x' + path.root.object.toString(16), precise: path.root.precise },
+          root: { ...rootDetails(path.root), object: '0x' + path.root.object.toString(16), precise: path.root.precise },
         },
       });
     }

@@ -50,6 +50,8 @@ export interface RuleContext {
   /** One shortest strong path from a root to object `index` (root object first; `edges[k]` leads to `nodes[k]`, -1 for
    * the root object), when the context keeps one per object; rules search the graph themselves without it. */
   pathTo?(index: number): { readonly root: GcRoot; readonly nodes: readonly number[]; readonly edges: readonly number[] } | undefined;
+  /** `Type.field` when edge `edge` of object `from` is a static field's slot in the runtime's statics storage. */
+  staticFieldName?(from: number, edge: number): string | undefined;
   /** True for a module path that is user code (not part of the .NET shared framework, or named by --user-assembly). */
   isUserModule(path: string): boolean;
   /** The managed stack of a live thread whose OS thread is in the dump, innermost frame first; undefined otherwise. */

@@ -246,7 +246,7 @@ export function retainedOfSet(ctx: RuleContext, indexes: Iterable<number>): numb
 /** A finding's retention chain and the root it starts at (as `details.root`). */
 export interface RetentionChain {
   readonly chain: ChainStep[];
-  readonly root?: { readonly kind: string; readonly address: string };
+  readonly root?: { readonly kind: string; readonly address: string; readonly thread?: string; readonly register?: string };
 }
 
 /** The shortest chain from a strong root to the object at `index`, root object first, each later step with the field
@@ -267,19 +267,37 @@ export function retentionChain(ctx: RuleContext, index: number): RetentionChain 
   }
   if (!root) return { chain: [] };
   const g = ctx.graph;
-  const steps: { type: string; field?: string; repeat: number; address: number }[] = [];
+  const steps: { type: string; field?: string; isStatic: boolean; repeat: number; address: number }[] = [];
   for (let k = 0; k < nodes.length; k++) {
     const type = typeName(ctx, g.mtOf(nodes[k]!));
-    const field = k === 0 || edges[k]! < 0 ? undefined : ctx.referenceNames.name(g.mtOf(nodes[k - 1]!), g.edgeOffset[edges[k]!]!);
+    const staticField = k === 0 ? undefined : ctx.staticFieldName?.(nodes[k - 1]!, edges[k]!);
+    const field = k === 0 || edges[k]! < 0 ? undefined : (staticField ?? ctx.referenceNames.name(g.mtOf(nodes[k - 1]!), g.edgeOffset[edges[k]!]!));
     const last = steps[steps.length - 1];
     if (last && k > 0 && last.type === type && last.field === field) last.repeat++;
-    else steps.push({ type, ...(field !== undefined ? { field } : {}), repeat: 1, address: g.addresses[nodes[k]!]! });
+    else steps.push({ type, ...(field !== undefined ? { field } : {}), isStatic: staticField !== undefined, repeat: 1, address: g.addresses[nodes[k]!]! });
   }
   // A repeated step (a linked list) stands for several objects: it keeps the first one's address.
-  let chain: ChainStep[] = steps.map((s) => ({ type: s.type, ...(s.field !== undefined ? { field: s.repeat > 1 ? `${s.field} (×${s.repeat})` : s.field } : {}), address: s.address }));
+  let chain: ChainStep[] = steps.map((s) => ({
+    type: s.type,
+    ...(s.field !== undefined ? { field: s.repeat > 1 ? `${s.field} (×${s.repeat})` : s.field } : {}),
+    ...(s.isStatic ? { static: true } : {}),
+    address: s.address,
+  }));
   // Keep the root end and the symptom end of very long chains.
   if (chain.length > MAX_CHAIN_STEPS) chain = [...chain.slice(0, 4), { type: '…', field: `${chain.length - MAX_CHAIN_STEPS + 5} more steps` }, ...chain.slice(-(MAX_CHAIN_STEPS - 5))];
-  return { chain, root: { kind: root.kind, address: hex(root.address) } };
+  return { chain, root: rootDetails(root) };
+}
+
+/** A root as a finding's `details.root`: kind and address, and for a stack root its thread and register (a root held
+ * in a register has no stack address). */
+export function rootDetails(root: GcRoot): { kind: string; address: string; thread?: string; register?: string } {
+  const register = root.kind === 'stack' && root.address === 0 && root.stack?.register !== undefined && root.stack.registerOffset === undefined ? root.stack.register : undefined;
+  return {
+    kind: root.kind,
+    address: hex(root.address),
+    ...(root.thread !== undefined ? { thread: hex(root.thread) } : {}),
+    ...(register !== undefined ? { register } : {}),
+  };
 }
 
 /** "1 object" / "3 objects". */

@@ -6,7 +6,8 @@
  */
 import { AnalysisContext } from '../../analysis/analysis-context';
 import { allRules, analyze } from '../../analysis/analyze';
-import { findingJson, type Finding } from '../../analysis/finding';
+import { chainStepText, findingJson, type Finding } from '../../analysis/finding';
+import { rootLine } from '../../analysis/report';
 import { UsageError } from '../../errors';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { readThreads } from '../../runtime/thread-store';
@@ -20,6 +21,7 @@ import { delegateReaderOf } from './dumpdelegate';
 import { referenceNamer } from './gcroot';
 import { objectReaderOf } from './object-text';
 import { rootCache } from './root-cache';
+import { sessionIndexOf } from '../index/session-index';
 import { analyzeReport, parseFormat, renderReport } from './report-format';
 
 const contexts = new WeakMap<Session, Map<string, AnalysisContext>>();
@@ -53,7 +55,7 @@ export function analysisContextOf(session: Session, userAssemblies: readonly str
         namer: referenceNamer(session),
         userAssemblies,
         warn: (m) => session.warn(m),
-      });
+      }, sessionIndexOf(session)?.heavyParts());
     }
     byKey.set(key, ctx);
   }
@@ -86,21 +88,29 @@ export const analyzeCommand: Command = {
     if (baseline !== undefined) return analyzeWithBaseline(session, baseline, users, ruleId, limit, format, command);
     const result = analyze(ctx, ruleId !== undefined ? { ruleId } : {});
     const shown = limit !== undefined ? result.findings.slice(0, limit) : result.findings;
-    return {
-      text: format !== undefined ? renderReport(analyzeReport(session, shown, [], command), format) : reportText(ctx, shown, result.findings.length, result.rules),
-      json: { findings: shown.map(findingJson) },
-    };
+    const gaps = incompleteBecause(session);
+    const text = format !== undefined ? renderReport(analyzeReport(session, shown, [], command), format) : reportText(ctx, shown, result.findings.length, result.rules, gaps);
+    return { text, json: { findings: shown.map(findingJson), complete: gaps.length === 0, incomplete: gaps } };
   },
 };
 
-/** The text report. */
-export function reportText(ctx: AnalysisContext, findings: readonly Finding[], total: number, rules: readonly string[]): string {
+/** What the dump lacked while analyzing (the command's warnings so far, but the note that stack roots come from a
+ * conservative scan, which adds possible roots rather than losing any): findings and root counts may be missing. */
+function incompleteBecause(session: Session): string[] {
+  return session.peekWarnings().filter((w) => !w.startsWith('stack roots come from a conservative scan'));
+}
+
+/** The text report; `gaps` (what could not be read) marks it incomplete. */
+export function reportText(ctx: AnalysisContext, findings: readonly Finding[], total: number, rules: readonly string[], gaps: readonly string[] = []): string {
   const bySeverity = (s: string) => findings.filter((f) => f.severity === s).length;
   const lines: string[] = [];
   lines.push(
     `${n0(ctx.graph.count)} objects, ${n0(ctx.roots.length)} strong roots; rules: ${rules.join(', ')}`,
     `${total} finding${total === 1 ? '' : 's'}: ${bySeverity('error')} error, ${bySeverity('warning')} warning, ${bySeverity('info')} info${findings.length < total ? ` (showing ${findings.length})` : ''}`,
   );
+  if (gaps.length > 0) {
+    lines.push(`Incomplete: ${gaps.length} problem${gaps.length === 1 ? '' : 's'} reading the dump (the warnings below): findings, roots and counts may be missing`);
+  }
   findings.forEach((f, k) => {
     lines.push('', `${k + 1}. [${f.severity}] ${f.title}`);
     lines.push(`   ${f.verdict}`);
@@ -112,11 +122,11 @@ export function reportText(ctx: AnalysisContext, findings: readonly Finding[], t
       lines.push(`            type ${f.culprit.type}, module ${f.culprit.module}`);
       lines.push(`            ${f.culprit.evidence}`);
     }
-    const root = f.details?.root as { kind?: string; address?: string } | undefined;
     if (f.chain.length > 0) {
       lines.push('   Chain (root → symptom):');
-      if (root?.kind) lines.push(`      ${root.kind === 'stack' ? 'stack root' : root.kind === 'finalizer' ? 'finalizer queue' : `${root.kind} handle`} ${root.address ?? ''}`.trimEnd());
-      for (const step of f.chain) lines.push(`      ${step.field !== undefined ? `.${step.field} → ` : ''}${step.type}`);
+      const root = rootLine(f);
+      if (root !== undefined) lines.push(`      ${root}`);
+      for (const step of f.chain) lines.push(`      ${chainStepText(step)}`);
     }
     const ops = f.details?.operations as { address: string; type: string; state: string; label: string; pending: boolean | null }[] | undefined;
     if (ops && ops.length > 0) {

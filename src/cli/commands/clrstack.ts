@@ -5,6 +5,8 @@
 import { readThreads, type ClrThread } from '../../runtime/thread-store';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { stackWalkerOf, type StackFrame, type StackWalk } from '../../runtime/code/stack-walker';
+import { readFrameVariables, type FrameVariable, type FrameVariables } from '../../runtime/code/frame-variables';
+import { sourceLineOf, type SourceLine } from './source-lines';
 import { DumpsleuthError, UsageError } from '../../errors';
 import { parseArgs } from '../args';
 import type { Command } from '../command';
@@ -31,10 +33,13 @@ export function currentManagedMethod(session: Session, thread: ClrThread): { met
 export const clrstackCommand: Command = {
   name: 'clrstack',
   aliases: [],
-  summary: 'Managed stack trace of the current thread (-all: every thread)',
-  usage: 'clrstack [-all] [-t <OS thread id (hex)>]',
+  summary: 'Managed stack trace of the current thread (-all: every thread; -p arguments, -l locals, -a both)',
+  usage: 'clrstack [-a | -p | -l] [-n] [-all] [-t <OS thread id (hex)>]',
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('clrstack', args, ['all', 'a'], ['t']);
+    const opts = parseArgs('clrstack', args, ['all', 'a', 'p', 'l', 'n'], ['t']);
+    const showLines = !opts.flags.has('n');
+    const showArgs = opts.flags.has('a') || opts.flags.has('p');
+    const showLocals = opts.flags.has('a') || opts.flags.has('l');
     const threads = readThreads(session.runtime).filter((t) => !t.isDead && t.osId !== 0 && session.dump.threads.some((o) => o.tid === t.osId));
     let selected: ClrThread[];
     if (opts.flags.has('all')) selected = threads;
@@ -53,16 +58,39 @@ export const clrstackCommand: Command = {
       lines.push(`OS Thread Id: 0x${t.osId.toString(16)}`);
       lines.push('        Child SP               IP Call Site');
       const frames = walk?.frames ?? [];
-      const frameMethod = (f: StackFrame): number | undefined => inlinedCallFrameMethod(session, f, (md) => code.methodDescs.tryRead(md) !== undefined);
-      for (const f of frames) lines.push(frameLine(f, (md) => code.methodDescs.name(md), frameMethod));
+      const frameMethod = (f: StackFrame) => (f.kind === 'frame' ? frameFunctionName(code, f.function) : undefined);
+      const variables = new Map<StackFrame, FrameVariables>();
+      const sources = new Map<StackFrame, SourceLine>();
+      frames.forEach((f, k) => {
+        // SOS steps back into the call for every frame but the first it prints (ClrStackImpl bAdjustIPForLineNumber).
+        const source = showLines && f.kind === 'managed' ? sourceLineOf(session, code, f, k > 0) : undefined;
+        if (source) sources.set(f, source);
+      });
+      for (const f of frames) {
+        const source = sources.get(f);
+        lines.push(frameLine(f, (md) => code.methodDescs.name(md), frameMethod(f)) + (source ? ` [${source.file} @ ${source.line}]` : ''));
+        if (f.kind !== 'managed' || !(showArgs || showLocals)) continue;
+        const vars = readFrameVariables(session.runtime, code, f);
+        variables.set(f, vars);
+        if (vars.debugInfoProblem !== undefined) session.warn(`${code.methodDescs.name(f.methodDesc)}: debug info not read (${vars.debugInfoProblem}); its variables show <no data>`);
+        lines.push(...variableLines(vars, showArgs, showLocals), '');
+      }
       for (const p of walk?.problems ?? []) session.warn(`thread 0x${t.osId.toString(16)}: ${p}`);
       json.push({
         osId: t.osId,
         managedId: t.managedId,
         frames: frames.map((f) =>
           f.kind === 'managed'
-            ? { kind: 'managed', sp: hexJson(f.sp), ip: hexJson(f.ip), methodDesc: hexJson(f.methodDesc), method: code.methodDescs.name(f.methodDesc) }
-            : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address) },
+            ? {
+                kind: 'managed',
+                sp: hexJson(f.sp),
+                ip: hexJson(f.ip),
+                methodDesc: hexJson(f.methodDesc),
+                method: code.methodDescs.name(f.methodDesc),
+                ...(sources.has(f) ? { source: sources.get(f) } : {}),
+                ...(variables.has(f) ? variablesJson(variables.get(f)!, showArgs, showLocals) : {}),
+              }
+            : { kind: 'frame', sp: hexJson(f.address), ip: hexJson(f.ip), frame: f.name, address: hexJson(f.address), method: frameMethod(f) ?? null },
         ),
       });
     }
@@ -70,30 +98,67 @@ export const clrstackCommand: Command = {
   },
 };
 
-/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] ` for explicit Frames, with
- * the Frame's method after it when it has one (an active P/Invoke's InlinedCallFrame). */
-function frameLine(f: StackFrame, nameOf: (md: number) => string, frameMethod: (f: StackFrame) => number | undefined): string {
-  if (f.kind === 'managed') return `${p16Upper(f.sp)} ${p16Upper(f.ip)} ${nameOf(f.methodDesc)}`;
-  const md = frameMethod(f);
-  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] ${md !== undefined ? nameOf(md) : ''}`;
+/** SOS's PARAMETERS / LOCALS lines (strike.cpp ShowArgs / ShowLocals): `name (location) = value`, `<CLR reg>` for
+ * a register, `<no data>` without a live location; a location once printed makes later unnamed arguments print
+ * `= ` too, as SOS's flag is never reset within a frame. */
+export function variableLines(vars: FrameVariables, showArgs: boolean, showLocals: boolean): string[] {
+  const out: string[] = [];
+  const valueText = (v: FrameVariable) => (v.location === undefined ? '<no data>' : v.unreadable ? '<unable to retrieve data>' : `0x${(v.value ?? 0n).toString(16).padStart(16, '0')}`);
+  const locationText = (v: FrameVariable, args: boolean) => {
+    if (!v.location || v.location.kind === 'split') return undefined;
+    if (v.location.kind === 'register') return args ? '(<CLR reg>) ' : '<CLR reg> ';
+    const a = `0x${p16Upper(v.location.address)}`;
+    return args ? `(${a}) ` : `${a} `;
+  };
+  if (showArgs && vars.args.length > 0) {
+    out.push('    PARAMETERS:');
+    let printedLocation = false;
+    for (const v of vars.args) {
+      let line = '        ';
+      if (v.name !== '') line += `${v.name} `;
+      const loc = locationText(v, true);
+      if (loc !== undefined) {
+        line += loc;
+        printedLocation = true;
+      }
+      if (v.name !== '' || printedLocation) line += '= ';
+      out.push(line + valueText(v));
+    }
+  }
+  if (showLocals && vars.locals && vars.locals.length > 0) {
+    out.push('    LOCALS:');
+    for (const v of vars.locals) {
+      const loc = locationText(v, false);
+      out.push(`        ${v.location !== undefined && v.location.kind !== 'split' ? `${loc}= ` : ''}${valueText(v)}`);
+    }
+  }
+  return out;
 }
 
-/** The MethodDesc of an InlinedCallFrame, as the DAC's InlinedCallFrame::GetFunction gives it: only while the call is
- * active (a caller return address) and when m_Datum holds a MethodDesc (not 0, bit 0 clear: an IL stub's secret
- * argument has it set). m_Datum is not in the contract descriptor: it is the field before m_pCallSiteSP
- * (frames.h), and the value must read as a MethodDesc or nothing is shown. */
-function inlinedCallFrameMethod(session: Session, f: StackFrame, isMethodDesc: (md: number) => boolean): number | undefined {
-  if (f.kind !== 'frame' || f.name !== 'InlinedCallFrame') return undefined;
-  const d = session.runtime.descriptor;
-  const m = session.runtime.memory;
+function variablesJson(vars: FrameVariables, showArgs: boolean, showLocals: boolean): Record<string, unknown> {
+  const one = (v: FrameVariable) => ({
+    ...(v.name !== '' ? { name: v.name } : {}),
+    location: v.location === undefined ? null : v.location.kind === 'memory' ? hexJson(v.location.address) : v.location.kind,
+    value: v.location === undefined || v.unreadable || v.value === undefined ? null : `0x${v.value.toString(16)}`,
+  });
+  return {
+    ...(showArgs ? { parameters: vars.args.map(one) } : {}),
+    ...(showLocals ? { locals: vars.locals ? vars.locals.map(one) : null } : {}),
+  };
+}
+
+/** One ClrStack line: `SP IP name` for methods (both upper case), `SP ip [Name: addr] method` for explicit Frames
+ * (the method only for a Frame that stands for one, as SOS prints an active P/Invoke's target). */
+function frameLine(f: StackFrame, nameOf: (md: number) => string, frameMethod?: string): string {
+  if (f.kind === 'managed') return `${p16Upper(f.sp)} ${p16Upper(f.ip)} ${nameOf(f.methodDesc)}`;
+  return `${p16Upper(f.address)} ${p16(f.ip)} [${f.name}: ${p16(f.address)}] ${frameMethod ?? ''}`;
+}
+
+/** The name of the MethodDesc a Frame stands for, when it reads as one; undefined otherwise. */
+function frameFunctionName(code: ReturnType<typeof codeResolverOf>, md: number): string | undefined {
+  if (md === 0 || code.methodDescs.tryRead(md) === undefined) return undefined;
   try {
-    const callSiteSp = d.offset('InlinedCallFrame', 'CallSiteSP');
-    // The Frame base is its identifier and m_Next (16 bytes): m_Datum cannot start before them.
-    if (callSiteSp < 24) return undefined;
-    if (m.readPointer(f.address + d.offset('InlinedCallFrame', 'CallerReturnAddress')) === 0) return undefined;
-    const datum = m.readPointer(f.address + callSiteSp - 8);
-    if (datum === 0 || datum % 2 !== 0) return undefined;
-    return isMethodDesc(datum) ? datum : undefined;
+    return code.methodDescs.name(md);
   } catch (e) {
     if (e instanceof DumpsleuthError) return undefined;
     throw e;

@@ -96,7 +96,8 @@ function growthText(g: GrowthFinding, n: number): string[] {
   if (g.culprit) {
     lines.push(`   Culprit: ${g.culprit.method}`);
     lines.push(`            type ${g.culprit.type}, module ${g.culprit.module}`);
-  }
+    lines.push(`            ${g.culprit.evidence}`);
+  } else if (g.culpritNote) lines.push(`   Culprit: none named: ${g.culpritNote}`);
   lines.push('   Chain (root → growing type):');
   lines.push(`      ${g.root.kind === 'stack' ? 'stack root' : g.root.kind === 'finalizer' ? 'finalizer queue' : `${g.root.kind} handle`} ${hexJson(g.root.address)}`);
   for (const s of g.chain) lines.push(`      ${s.field !== undefined ? `.${s.field} → ` : ''}${s.type}${s.address !== undefined ? ` ${hexJson(s.address)}` : ''}`);
@@ -133,6 +134,8 @@ export function growthJson(g: GrowthFinding): Record<string, unknown> {
     root: { kind: g.root.kind, address: hexJson(g.root.address) },
     chain: g.chain.map(chainStepJson),
     culprit: g.culprit ?? null,
+    culpritNote: g.culpritNote ?? null,
+    culpritKind: g.culpritKind ?? null,
     examples: g.examples.map(hexJson),
   };
 }

@@ -33,8 +33,13 @@ export const dumpdomainCommand: Command = {
       throw new UsageError(`dumpdomain: 0x${wanted.toString(16)} is not an AppDomain (the domains are 0x${systemDomain.toString(16)} and 0x${appDomain.toString(16)})`);
     }
     const friendlyName = readUtf16(rt, rt.memory.readPointer(appDomain + rt.descriptor.offset('AppDomain', 'FriendlyName')));
+    // Loader contract "c1" (.NET 11): the DAC reports the system domain as address 0 and answers for it with the
+    // AppDomain's name and assemblies, so SOS prints the AppDomain twice, the first time as "System Domain".
+    const merged = rt.descriptor.contracts.get('Loader')?.startsWith('c') === true;
     const domains = [
-      { kind: 'system', address: systemDomain, title: `System Domain:      ${p16(systemDomain)}`, name: '', assemblies: [] as ClrModule[] },
+      merged
+        ? { kind: 'system', address: systemDomain, title: `System Domain:      ${p16(0)}`, name: friendlyName, assemblies: modules }
+        : { kind: 'system', address: systemDomain, title: `System Domain:      ${p16(systemDomain)}`, name: '', assemblies: [] as ClrModule[] },
       { kind: 'app', address: appDomain, title: `Domain ${DEFAULT_DOMAIN_ID}:           ${p16(appDomain)}`, name: friendlyName, assemblies: modules },
     ].filter((d) => wanted === undefined || d.address === wanted);
     const lines: string[] = [];

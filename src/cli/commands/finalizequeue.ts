@@ -7,12 +7,37 @@ import { HeapHistogram } from '../../analysis/heap-histogram';
 import { UsageError } from '../../errors';
 import { NO_OBJECT } from '../../heap/object-graph';
 import { forEachFinalizeSlot } from '../../runtime/gc/finalize-queue';
+import { tryReadSyncBlockCleanup, type SyncBlockCleanup } from '../../runtime/sync-block-cleanup';
 import { addressArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, n0, right, x12 } from '../format';
 import type { Session } from '../session';
 import { heapStatJson, heapStatLines } from './heap-stat-text';
 import { rootCache } from './root-cache';
+
+/**
+ * SOS's lines before the queues: the SyncBlocks the finalizer thread will clean up, one row each, then the COM
+ * interface counts (always 0 off Windows: no COM interop). SOS asks the DAC for the list's first entry and counts
+ * every answer until the next one is null, and the DAC answers an empty list with one zeroed entry: an empty list is
+ * printed as one row of zeros and a count of 1 (seen on every .NET 10 dump SOS was run on here).
+ */
+function syncBlockCleanupLines(session: Session, cleanup: SyncBlockCleanup | Error): string[] {
+  const zero = x12(0);
+  const row = (sb: number) => `${right(x12(sb), 16)} ${right(zero, 16)} ${right(zero, 16)} ${right(zero, 16)}`;
+  const lines = [`${right('SyncBlock', 16)} ${right('RCW', 16)} ${right('CCW', 16)} ${right('ComClassFactory', 16)}`];
+  if (cleanup instanceof Error) {
+    session.warn(`the SyncBlocks waiting for cleanup are not listed: ${cleanup.message}`);
+    return [...lines, 'SyncBlocks to be cleaned up: (not read)', ...COM_LINES];
+  }
+  if (cleanup.count === 0) return [...lines, row(0), 'SyncBlocks to be cleaned up: 1', ...COM_LINES];
+  if (cleanup.syncBlocks === undefined) {
+    session.warn(`${cleanup.count} SyncBlocks wait for cleanup; their addresses are not shown (the runtime's descriptor does not place a SyncBlock's link)`);
+    return [...lines, `SyncBlocks to be cleaned up: ${cleanup.count}`, ...COM_LINES];
+  }
+  return [...lines, ...cleanup.syncBlocks.map(row), `SyncBlocks to be cleaned up: ${cleanup.count}`, ...COM_LINES];
+}
+
+const COM_LINES = ['Free-Threaded Interfaces to be released: 0', 'MTA Interfaces to be released: 0', 'STA Interfaces to be released: 0'];
 
 /** The finalizequeue command. */
 export const finalizequeueCommand: Command = {
@@ -36,8 +61,9 @@ export const finalizequeueCommand: Command = {
     const ready = new Set<number>();
     for (const q of queues) forEachFinalizeSlot(rt, q.ready, (_s, o) => ready.add(o));
     const live = allReady ? cache.live : undefined;
+    const cleanup = short ? undefined : tryReadSyncBlockCleanup(rt);
     if (!short) {
-      // SyncBlock and RCW cleanup lists are not read yet (no descriptor data for them on .NET 10).
+      lines.push(...syncBlockCleanupLines(session, cleanup!));
       lines.push('----------------------------------', '');
       for (const q of queues) {
         lines.push(`Heap ${q.heapIndex}`);
@@ -78,6 +104,7 @@ export const finalizequeueCommand: Command = {
           generations: q.sosGenerations.map((r) => ({ start: hexJson(r.start), end: hexJson(r.end), count: (r.end - r.start) / 8 })),
           ready: { start: hexJson(q.ready.start), end: hexJson(q.ready.end), count: (q.ready.end - q.ready.start) / 8 },
         })),
+        ...(cleanup === undefined ? {} : { syncBlocksToCleanUp: cleanup instanceof Error ? null : { count: cleanup.count, syncBlocks: cleanup.syncBlocks?.map(hexJson) ?? null } }),
         types: heapStatJson(session, histogram),
         totalCount: histogram.totalCount,
         totalSize: histogram.totalSize,

@@ -30,7 +30,7 @@ const namers = new WeakMap<Session, ReferenceNamer>();
 /** The session's reference namer (field names for chain links). */
 export function referenceNamer(session: Session): ReferenceNamer {
   let n = namers.get(session);
-  if (!n) namers.set(session, (n = new ReferenceNamer(session.runtime, session.methodTables, (m) => session.names.moduleMetadata(m))));
+  if (!n) namers.set(session, (n = new ReferenceNamer(session.runtime, session.methodTables, (m) => session.names.moduleMetadata(m), session.modules)));
   return n;
 }
 

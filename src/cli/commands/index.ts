@@ -36,6 +36,9 @@ import { syncblkCommand } from './syncblk';
 import { printexceptionCommand } from './printexception';
 import { dumpexceptionsCommand } from './dumpexceptions';
 import { threadpoolCommand } from './threadpool';
+import { timerinfoCommand } from './timerinfo';
+import { parallelstacksCommand } from './parallelstacks';
+import { dumpasyncCommand } from './dumpasync';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -73,6 +76,9 @@ export const COMMANDS: readonly Command[] = [
   printexceptionCommand,
   dumpexceptionsCommand,
   threadpoolCommand,
+  timerinfoCommand,
+  parallelstacksCommand,
+  dumpasyncCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -29,6 +29,27 @@ function perCpuHandleNote(session: Session, heapCount: number): { slots: number;
   }
 }
 
+/** How many handle tables each bucket has on server GC and what said so (the runtime's processor count, or a probe
+ * where .NET 10 records none). */
+function handleTablesLine(session: Session): { slots: { count: number; source: string }; text: string } | undefined {
+  try {
+    const cache = rootCache(session);
+    void cache.handles;
+    const slots = cache.handleWalk.slots;
+    if (!slots) return undefined;
+    const how =
+      slots.source === 'TotalCpuCount'
+        ? "the GC's TotalCpuCount"
+        : slots.source === 'probe'
+          ? 'found by validating each slot: .NET 10 records no processor count the DAC can read'
+          : 'workstation GC';
+    return { slots, text: `${slots.count} per bucket, one per CPU (${how})` };
+  } catch (e) {
+    if (e instanceof DumpsleuthError) return undefined;
+    throw e;
+  }
+}
+
 /** The info command. */
 export const infoCommand: Command = {
   name: 'info',
@@ -91,13 +112,13 @@ export const infoCommand: Command = {
       lines.push(`GC:              ${gc.mode}${datas ? ' with DATAS (dynamic adaptation)' : ''}, ${gc.layout}, ${gc.heapCount} heap${gc.heapCount === 1 ? '' : 's'}, ${gc.segments} regions/segments${gc.backgroundGC ? ', background GC' : ''}`);
       if (heap.isServer) {
         const note = perCpuHandleNote(session, gc.heapCount);
-        if (note) {
-          json.gc = { ...gc, datas, subDescriptor, handleSlots: note.slots, handlesPastHeaps: note.past };
-          lines.push(`                 ${note.text}`);
-        }
+        const tables = handleTablesLine(session);
+        json.gc = { ...gc, datas, subDescriptor, ...(note ? { handleSlots: note.slots, handlesPastHeaps: note.past } : {}), handleTablesPerBucket: tables?.slots ?? null };
+        if (note) lines.push(`                 ${note.text}`);
+        if (tables) lines.push(`Handle tables:   ${tables.text}`);
       }
       if (sub !== undefined) {
-        lines.push(`GC descriptor:   GC ${sub.contractVersion ?? '?'}, ${sub.descriptor.types.size} types, ${sub.descriptor.globals.size} globals (${sub.identifiers.join(', ')}); agrees with g_dacTable`);
+        lines.push(`GC descriptor:   GC ${sub.contractVersion ?? '?'}, ${sub.descriptor.types.size} types, ${sub.descriptor.globals.size} globals (${sub.identifiers.join(', ')}); the heap is read through it${heap.vars.dacTableSlot !== 0 ? '; agrees with g_dacTable' : ''}`);
       }
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;

@@ -2,7 +2,7 @@
  * `ip2md <code address>`: the method whose JIT'd or ReadyToRun code contains the address, as SOS prints it.
  * Like SOS (GetMethodDescPtrFromIP), only method code resolves: a precode or a random address gives one line.
  */
-import { DumpsleuthError } from '../../errors';
+import { DumpsleuthError, MissingRuntimeDataError } from '../../errors';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { readMethodDetails } from '../../runtime/code/method-details';
 import { addressArg, parseArgs } from '../args';
@@ -24,7 +24,15 @@ export const ip2mdCommand: Command = {
     const opts = parseArgs('ip2md', args, [], []);
     const ip = addressArg('ip2md', opts.positional[0], 'code address');
     const code = codeResolverOf(session);
-    const block = code.methodOfIP(ip);
+    // A code map the dump lacks (ReadyToRun pages of a heap dump without the image files) cannot tell whether the
+    // address is managed code: an error, not "not in JIT code".
+    let block;
+    try {
+      block = code.findMethodOfIP(ip);
+    } catch (e) {
+      if (e instanceof DumpsleuthError) throw new MissingRuntimeDataError(`ip2md: cannot tell whether ${p16(ip)} is managed code: ${e.message}`);
+      throw e;
+    }
     const details = block ? tryDetails(code, block.methodDesc) : undefined;
     if (!block || !details) {
       return { text: NOT_IN_JIT_CODE + '\n', json: { address: hexJson(ip), found: false, message: NOT_IN_JIT_CODE } };

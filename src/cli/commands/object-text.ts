@@ -7,6 +7,9 @@ import { isValueElementType } from '../../runtime/field-desc';
 import { corElementTypeName, ElementType } from '../../runtime/metadata';
 import { hexJson, p16, p16Upper, right } from '../format';
 import type { Session } from '../session';
+import { DumpsleuthError } from '../../errors';
+import { threadStaticSlots } from '../../runtime/thread-statics';
+import { readThreads } from '../../runtime/thread-store';
 
 const readers = new WeakMap<Session, ObjectReader>();
 
@@ -92,7 +95,7 @@ export function valueJson(value: FieldValue): unknown {
 /** The `Fields:` table header line. */
 export const FIELD_TABLE_HEADER = `${right('MT', 16)} ${right('Field', 8)} ${right('Offset', 8)} ${right('Type', 20)} ${right('VT', 4)} ${right('Attr', 8)} ${right('Value', 16)} Name`;
 
-/** The lines of SOS's `Fields:` table (without the header) for `rows`. TLstatic rows carry no values here. */
+/** The lines of SOS's `Fields:` table (without the header) for `rows`; TLstatic rows with each thread's value. */
 export function fieldTableLines(session: Session, rows: readonly FieldRow[]): string[] {
   const lines: string[] = [];
   for (const r of rows) {
@@ -100,6 +103,7 @@ export function fieldTableLines(session: Session, rows: readonly FieldRow[]): st
     if (r.fd.isStatic && r.fd.isThreadStatic) {
       lines.push(`${lead}${right('TLstatic', 8)}  ${r.name}`);
       lines.push('    Thread static values (Thread:Value)');
+      lines.push(...threadStaticValueLines(session, r));
       lines.push('');
     } else if (r.fd.isStatic) {
       lines.push(`${lead}${right('static', 8)} ${valueText(r.value, r.address !== 0)} ${r.name}`);
@@ -108,6 +112,26 @@ export function fieldTableLines(session: Session, rows: readonly FieldRow[]): st
     }
   }
   return lines;
+}
+
+/** SOS's `<thread>:<value>` lines of a thread-static reference field, one per thread that has storage for it; a field
+ * whose values are not read (non-reference thread statics, generic types) is a warning instead. */
+function threadStaticValueLines(session: Session, r: FieldRow): string[] {
+  const what = `thread-static ${r.name}`;
+  try {
+    const rt = session.runtime;
+    const mt = session.methodTables.read(r.fd.enclosingMT);
+    const slots = threadStaticSlots(rt, mt, r.fd, readThreads(rt), r.fd.elementType === ElementType.Class);
+    if (slots === undefined) {
+      session.warn(`the per-thread values of ${what} are not shown (only reference-typed thread statics of non-generic types are read)`);
+      return [];
+    }
+    return slots.map((s) => `        ${s.osId.toString(16)}:${p16(rt.memory.readPointer(s.address))}`);
+  } catch (e) {
+    if (!(e instanceof DumpsleuthError)) throw e;
+    session.warn(`the per-thread values of ${what} could not be read: ${e.message}`);
+    return [];
+  }
 }
 
 /** The JSON of field rows (issue 3's dumpobj shape plus the token, the field type's MethodTable and enum names). */

@@ -6,16 +6,20 @@ import { markLive } from '../../analysis/liveness';
 import { ObjectGraph } from '../../heap/object-graph';
 import { collectNonStackRoots, collectStackRoots, type GcRoot, type RootInputs } from '../../heap/roots';
 import { readFinalizeQueues, type FinalizeQueue } from '../../runtime/gc/finalize-queue';
-import { readGcHandles, type GcHandle } from '../../runtime/gc/handle-table';
+import { DumpsleuthError } from '../../errors';
+import { handleSlotCountOf, readGcHandles, type GcHandle, type HandleSlotCount } from '../../runtime/gc/handle-table';
 import { readThreads } from '../../runtime/thread-store';
 import type { Session } from '../session';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
 import { reportWalkProblems } from './warnings';
+import { sessionIndexOf } from '../index/session-index';
 
 /** What the root commands share within one session. */
 export class RootCache {
   private handlesValue?: GcHandle[];
   private readonly handleProblems: string[] = [];
+  /** How many handle tables each bucket has, and where that count came from (set by the handle walk). */
+  readonly handleWalk: { slots?: HandleSlotCount } = {};
   private queuesValue?: FinalizeQueue[];
   private graphValue?: ObjectGraph;
   private nonStackValue?: GcRoot[];
@@ -28,7 +32,17 @@ export class RootCache {
 
   /** Every readable GC handle; what could not be read becomes a warning of each command that uses them. */
   get handles(): GcHandle[] {
-    this.handlesValue ??= readGcHandles(this.session.runtime, this.session.heap.vars, this.handleProblems);
+    if (!this.handlesValue) {
+      const heap = this.session.heap;
+      let known: HandleSlotCount | undefined;
+      try {
+        known = handleSlotCountOf(this.session.runtime, heap.vars, heap.gcSubDescriptor);
+      } catch (e) {
+        if (!(e instanceof DumpsleuthError)) throw e;
+        this.handleProblems.push(`${e.message}; the handle table slots are counted by validating each one instead`);
+      }
+      this.handlesValue = readGcHandles(this.session.runtime, heap.vars, this.handleProblems, known, this.handleWalk, heap.gcSubDescriptor);
+    }
     for (const p of this.handleProblems) this.session.warn(p);
     return this.handlesValue;
   }
@@ -56,10 +70,42 @@ export class RootCache {
     if (!this.graphValue) {
       const s = this.session;
       const t0 = Date.now();
+      // Read even when the graph comes from the index: their problems are warnings of the commands that use them.
       const dependents = this.handles.filter((h) => h.kind === 'dependent' && h.secondary !== 0).map((h) => ({ primary: h.target, secondary: h.secondary }));
-      this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents);
+      const index = sessionIndexOf(s);
+      const stored = index?.loadGraph();
+      if (stored !== undefined) this.graphValue = stored;
+      else {
+        const o = s.options;
+        const parallel =
+          o.workers !== undefined && o.workers > 1
+            ? {
+                workers: o.workers,
+                dumpPath: s.dump.path,
+                openOptions: {
+                  ...(o.imagePath ? { imagePath: o.imagePath } : {}),
+                  ...(o.ignoreImagePagesInDump === true ? { ignoreImagePagesInDump: true } : {}),
+                  ...(o.managedImagesFromImagePathOnly === true ? { managedImagesFromImagePathOnly: true } : {}),
+                },
+              }
+            : undefined;
+        this.graphValue = ObjectGraph.build(s.heap, s.methodTables, s.runtime.memory, dependents, parallel);
+        index?.graphBuilt(this.graphValue);
+      }
       this.graphBuildMs = Date.now() - t0;
     }
+  }
+
+  /** Fills both root lists from the index when it has them (after the graph, whose digest they must match). */
+  private loadRoots(): void {
+    if (this.nonStackValue !== undefined || this.stackValue !== undefined) return;
+    this.build();
+    const index = sessionIndexOf(this.session);
+    const stored = index?.loadRoots();
+    if (stored !== undefined) {
+      this.nonStackValue = stored.nonStack;
+      this.stackValue = stored.stack;
+    } else index?.rootsCollected(() => ({ nonStack: this.nonStackRoots, stack: this.stackRoots }));
   }
 
   /** True once roots have been gathered in this session (SOS prints its caching notice only the first time). */
@@ -69,11 +115,13 @@ export class RootCache {
 
   /** Strong handle roots and finalizer roots. */
   get nonStackRoots(): GcRoot[] {
+    this.loadRoots();
     return (this.nonStackValue ??= collectNonStackRoots(this.inputs()));
   }
 
   /** Stack roots of live threads (conservative until precise stack roots are plugged into heap/roots.ts). */
   get stackRoots(): GcRoot[] {
+    this.loadRoots();
     // Interior words count: precise roots include interior pointers (e.g. a statics base inside its object[]).
     return (this.stackValue ??= collectStackRoots(this.inputs(), { interior: true }));
   }
@@ -96,8 +144,14 @@ export class RootCache {
     if (g.problems.collectibleObjects > 0) {
       this.session.warn(`${g.problems.collectibleObjects} types are collectible: their LoaderAllocator reference is not followed (the runtime's descriptor does not describe it)`);
     }
-    if (g.problems.unreadable.length > 0) {
-      this.session.warn(`references of ${g.problems.unreadable.length} objects could not be read (first at 0x${g.problems.unreadable[0]!.address.toString(16)}: ${g.problems.unreadable[0]!.reason})`);
+    if (g.problems.unreadableCount > 0) {
+      const first = g.problems.unreadable[0];
+      this.session.warn(
+        `${g.problems.unreadableCount.toLocaleString('en-US')} objects skipped: their references could not be read${first ? ` (first at 0x${first.address.toString(16)}: ${first.reason})` : ''}; what only they keep alive is not reached`,
+      );
+    }
+    if (g.problems.unresolvedReferences > 0) {
+      this.session.warn(`${g.problems.unresolvedReferences.toLocaleString('en-US')} references skipped: they do not point at the start of a heap object (run verifyheap)`);
     }
   }
 

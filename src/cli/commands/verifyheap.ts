@@ -21,8 +21,12 @@ export const verifyheapCommand: Command = {
     const g = rootCache(session).graph;
     const p = g.problems;
     const lines: string[] = [];
-    for (const w of p.walk) lines.push(`object ${w.address.toString(16)}: ${w.reason} (segment ${w.segment.address.toString(16)})`);
+    for (const w of p.walk) {
+      const after = w.resumedAt !== undefined ? `; skipped to the next valid object at ${w.resumedAt.toString(16)}` : '; the rest of the segment is not walked';
+      lines.push(`object ${w.address.toString(16)}: ${w.reason} (segment ${w.segment.address.toString(16)})${after}`);
+    }
     for (const u of p.unreadable) lines.push(`object ${u.address.toString(16)}: references not readable: ${u.reason}`);
+    if (p.unreadableCount > p.unreadable.length) lines.push(`${p.unreadableCount - p.unreadable.length} more objects whose references are not readable`);
     if (p.unresolvedReferences > 0) lines.push(`${p.unresolvedReferences} references do not point at the start of a heap object`);
     const ok = lines.length === 0;
     if (ok) lines.push(`No heap corruption detected (${g.count} objects, ${g.edgeCount} references).`);
@@ -32,8 +36,9 @@ export const verifyheapCommand: Command = {
         ok,
         objects: g.count,
         references: g.edgeCount,
-        walkProblems: p.walk.map((w) => ({ address: hexJson(w.address), segment: hexJson(w.segment.address), reason: w.reason })),
+        walkProblems: p.walk.map((w) => ({ address: hexJson(w.address), segment: hexJson(w.segment.address), reason: w.reason, resumedAt: w.resumedAt !== undefined ? hexJson(w.resumedAt) : null })),
         unreadable: p.unreadable.map((u) => ({ address: hexJson(u.address), reason: u.reason })),
+        unreadableCount: p.unreadableCount,
         unresolvedReferences: p.unresolvedReferences,
       },
     };

@@ -162,8 +162,12 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     options: [
       ['-all', 'every managed thread'],
       ['-t <OS thread id>', 'the thread with this OS id (hex); default: the current thread (see threads/setthread)'],
+      ['-p', 'each frame\'s arguments: name, location (stack address or <CLR reg>) and value, <no data> where the debug info has none'],
+      ['-l', 'each frame\'s locals (by location; SOS has no local names)'],
+      ['-a', 'arguments and locals (-p and -l)'],
+      ['-n', 'no source lines (by default a frame whose module has its portable PDB next to it or under --image-path shows [file @ line])'],
     ],
-    examples: ['clrstack', 'clrstack -all'],
+    examples: ['clrstack', 'clrstack -all', 'clrstack -a -t 4e32'],
     sos: 'clrstack',
   },
   u: {

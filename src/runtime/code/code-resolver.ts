@@ -45,6 +45,12 @@ export class CodeResolver {
     return this.em.tryFindCodeBlock(address);
   }
 
+  /** Like `methodOfIP`, but a code map the dump lacks is an error rather than "not managed code".
+   * @throws UnmappedAddressError (or another DumpsleuthError) when a structure on the way is not readable. */
+  findMethodOfIP(address: number): CodeBlock | undefined {
+    return this.em.findCodeBlock(address);
+  }
+
   /** Entry-point semantics (SOS `TryGetMethodDescriptorForDelegate`, runtime `Entry2MethodDesc`): method code
    * first, then a precode starting at `address`. Never throws for unreadable memory. */
   resolveEntryPoint(address: number): CodeAddressInfo {

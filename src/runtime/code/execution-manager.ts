@@ -42,6 +42,8 @@ export interface CodeBlock {
   /** R2R with hot/cold splitting: the cold part's start and the hot part's size. */
   readonly coldStart?: number;
   readonly hotSize?: number;
+  /** R2R: the index of the method's main RUNTIME_FUNCTION (the key of the image's per-method tables). */
+  readonly runtimeFunctionIndex?: number;
 }
 
 /** A RUNTIME_FUNCTION entry: RVAs relative to the CodeBlock's unwindBase. */
@@ -216,6 +218,14 @@ export class ExecutionManager {
     };
   }
 
+  /** The READYTORUN_HEADER of the image a range section covers (its own, not a composite's), 0 when none. */
+  readyToRunHeader(rs: RangeSectionInfo): number {
+    const d = this.rt.descriptor;
+    const m = this.rt.memory;
+    const own = m.readPointer(rs.r2rModule + d.offset('Module', 'ReadyToRunInfo'));
+    return own === 0 ? 0 : m.readPointer(own + d.offset('ReadyToRunInfo', 'ReadyToRunHeader'));
+  }
+
   private readyToRunInfo(rs: RangeSectionInfo): { info: number; runtimeFunctions: number; count: number; hotColdMap: number; hotColdCount: number; major: number } {
     const d = this.rt.descriptor;
     const m = this.rt.memory;
@@ -296,6 +306,7 @@ export class ExecutionManager {
       gcInfo,
       gcInfoVersion,
       codeHeader: 0,
+      runtimeFunctionIndex: index,
       ...(coldStart !== undefined ? { coldStart, hotSize } : {}),
     };
   }

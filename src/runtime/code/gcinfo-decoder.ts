@@ -88,6 +88,10 @@ export const AMD64_GCINFO_ENCODING: GcInfoEncoding = {
   registerNames: ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'],
 };
 
+/** Windows x64: rsi and rdi are callee-saved (Microsoft x64 calling convention), so a live reference in them is
+ * reported in caller frames too; the rest of the encoding is the same. */
+export const WINDOWS_AMD64_GCINFO_ENCODING: GcInfoEncoding = { ...AMD64_GCINFO_ENCODING, scratchRegisters: new Set([0, 1, 2, 8, 9, 10, 11]) };
+
 /** GcInfoHeaderFlags (gcinfotypes.h). */
 export const GcInfoHeaderFlags = {
   IsVarArg: 0x1,

@@ -159,8 +159,8 @@ function nativeCodeVersionNodes(rt: DotNetRuntime, md: number): VersionNode[] {
   return out;
 }
 
-/** The address of the method's IL: image base + RVA, translated through the section table for flat layouts. */
-function ilAddress(code: CodeResolver, module: number, token: number): number {
+/** The address of the method's IL: image base + RVA, translated through the section table for flat layouts; 0 when unknown. */
+export function ilAddress(code: CodeResolver, module: number, token: number): number {
   try {
     const md = code.parts.names.moduleMetadata(module);
     if (md instanceof Error) return 0;

@@ -7,7 +7,7 @@
 import { DumpsleuthError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import { executionManagerOf, type CodeBlock, type ExecutionManager } from './execution-manager';
-import { enumerateLiveSlots, GcStackSlotBase, GcSlotFlags, isScratchRegister, isScratchStackSlot, readGcInfo, type GcInfo } from './gcinfo-decoder';
+import { AMD64_GCINFO_ENCODING, enumerateLiveSlots, GcStackSlotBase, GcSlotFlags, isScratchRegister, isScratchStackSlot, readGcInfo, WINDOWS_AMD64_GCINFO_ENCODING, type GcInfo } from './gcinfo-decoder';
 import { stackWalkerOf, type StackFrame } from './stack-walker';
 import { RSP, X64_REGISTER_NAMES } from './x64-unwinder';
 
@@ -119,7 +119,8 @@ export function gcInfoOf(rt: DotNetRuntime, block: CodeBlock): GcInfo {
   let info = cache.get(block.gcInfo);
   if (!info) {
     if (block.gcInfo === 0) throw new DumpsleuthError(`method at ${hex(block.startAddress)} has no GC info`);
-    info = readGcInfo(rt.memory, block.gcInfo, block.gcInfoVersion);
+    const windows = rt.descriptor.stringGlobal('OperatingSystem')?.toLowerCase() === 'windows';
+    info = readGcInfo(rt.memory, block.gcInfo, block.gcInfoVersion, windows ? WINDOWS_AMD64_GCINFO_ENCODING : AMD64_GCINFO_ENCODING);
     cache.set(block.gcInfo, info);
   }
   return info;

@@ -33,6 +33,9 @@ export type StackFrame =
       /** The FrameIdentifier's name (`InlinedCallFrame`, ...), or `Frame` when unknown. */
       readonly name: string;
       readonly identifier: number;
+      /** The MethodDesc the Frame stands for (`Frame::GetFunction`: an active P/Invoke's target, a call-counting or
+       * prestub Frame's method), unvalidated; 0 when it has none. */
+      readonly function: number;
     };
 
 /** A managed thread's stack as far as it could be walked. */
@@ -107,7 +110,15 @@ export class StackWalker {
     let initial = true;
     let active = true;
     while (frames.length < MAX_FRAMES) {
-      const block = this.em.tryFindCodeBlock(ctx.rip);
+      let block: CodeBlock | undefined;
+      try {
+        block = this.em.findCodeBlock(ctx.rip);
+      } catch (e) {
+        if (!(e instanceof DumpsleuthError)) throw e;
+        // Managed code whose code map the dump lacks (ReadyToRun image pages not in a heap dump): the walk goes on
+        // from the next explicit Frame, and the frames in between are lost, which the answer must say.
+        problems.push(`the code at 0x${ctx.rip.toString(16)} cannot be looked up (${e.message}); managed frames from there to the next Frame are not shown`);
+      }
       if (block) {
         let callerSp: number | undefined;
         let caller: X64Context | undefined;
@@ -143,7 +154,9 @@ export class StackWalker {
       if (updated) {
         ctx = updated;
         const entry = this.frameEntry(f, ctx.rip);
-        frames.push(entry);
+        // The DAC reports a call-counting stub's Frame once, where the thread stands (SOS on a VBCSCompiler dump);
+        // an InlinedCallFrame is reported again at the managed caller's address.
+        if (!(initial && entry.kind === 'frame' && entry.name === 'CallCountingHelperFrame')) frames.push(entry);
         // A resumable Frame (FRAME_ATTR_RESUMABLE: a thread redirected for suspension) restores a full context in
         // which the next managed frame is active again (stackwalk.cpp sets `isFirst` from the Frame's attributes).
         active = entry.kind === 'frame' && RESUMABLE_FRAMES.has(entry.name);
@@ -172,7 +185,33 @@ export class StackWalker {
     } catch (e) {
       if (!(e instanceof DumpsleuthError)) throw e;
     }
-    return { kind: 'frame', address, ip, name: this.frameName(identifier), identifier };
+    const name = this.frameName(identifier);
+    return { kind: 'frame', address, ip, name, identifier, function: this.frameFunction(address, name) };
+  }
+
+  /** `Frame::GetFunction` for the Frames SOS names: an InlinedCallFrame with an active call whose `m_Datum` is a
+   * MethodDesc (not the tagged stack-argument size of a calli, bit 0), and the FramedMethodFrames that record their
+   * method (`m_pMD`). The offsets the .NET 10 descriptor lacks follow the class layouts (frames.h): `m_Datum` just
+   * before `m_pCallSiteSP`, `m_pMD` just after `m_pTransitionBlock`. 0 when there is none or it is unreadable. */
+  private frameFunction(address: number, name: string): number {
+    const d = this.rt.descriptor;
+    const m = this.rt.memory;
+    const field = (type: string, f: string): number | undefined => d.types.get(type)?.fields?.get(f)?.offset;
+    try {
+      if (name === 'InlinedCallFrame') {
+        const datumOffset = field('InlinedCallFrame', 'Datum') ?? d.offset('InlinedCallFrame', 'CallSiteSP') - 8;
+        if (m.readPointer(address + d.offset('InlinedCallFrame', 'CallerReturnAddress')) === 0) return 0;
+        const datum = m.readPointer(address + datumOffset);
+        return datum % 2 === 0 ? datum : 0;
+      }
+      if (name === 'CallCountingHelperFrame' || name === 'PrestubMethodFrame') {
+        const mdOffset = field('FramedMethodFrame', 'MethodDescPtr') ?? d.offset('FramedMethodFrame', 'TransitionBlockPtr') + 8;
+        return m.readPointer(address + mdOffset);
+      }
+    } catch (e) {
+      if (!(e instanceof DumpsleuthError)) throw e;
+    }
+    return 0;
   }
 
   private unwind(ctx: X64Context, block: CodeBlock): void {

@@ -124,10 +124,10 @@ function decodeGcDacVars(rt: DotNetRuntime, a: number, slot: number, isServer: b
     throw new LayoutCheckError(`GcDacVars generation_size ${generationSize} is implausible`);
   }
   const maxGenAddress = m.readPointer(a + o.max_gen);
-  const maxGen = m.readU32(maxGenAddress);
+  const maxGen = constantI32(rt, maxGenAddress);
   if (maxGen !== 2) throw new LayoutCheckError(`GcDacVars max_gen reads ${maxGen}, expected 2`);
   const genOffsetsAddress = m.readPointer(a + o.generation_field_offsets);
-  const generationFieldOffsets = [0, 1, 2].map((i) => m.readI32(genOffsetsAddress + i * 4));
+  const generationFieldOffsets = [0, 1, 2].map((i) => constantI32(rt, genOffsetsAddress + i * 4));
   if (generationFieldOffsets[0]! < 0 || generationFieldOffsets[1]! < 0 || generationFieldOffsets[1]! + 8 > generationSize) {
     throw new LayoutCheckError(`GcDacVars generation_field_offsets ${generationFieldOffsets.join(',')} are implausible`);
   }
@@ -135,7 +135,7 @@ function decodeGcDacVars(rt: DotNetRuntime, a: number, slot: number, isServer: b
   const gcHeapFieldOffsets: number[] = [];
   if (isServer) {
     if (heapOffsetsAddress === 0) throw new LayoutCheckError('server GC without gc_heap_field_offsets in GcDacVars');
-    for (let i = 0; i < GC_HEAP_FIELD_COUNT; i++) gcHeapFieldOffsets.push(m.readI32(heapOffsetsAddress + i * 4));
+    for (let i = 0; i < GC_HEAP_FIELD_COUNT; i++) gcHeapFieldOffsets.push(constantI32(rt, heapOffsetsAddress + i * 4));
   }
   const invalidCntAddress = m.readPointer(a + o.gc_structures_invalid_cnt);
   const invalid = invalidCntAddress ? m.readI32(invalidCntAddress) : 0;
@@ -168,4 +168,13 @@ function decodeGcDacVars(rt: DotNetRuntime, a: number, slot: number, isServer: b
 
 function readOptionalInt(rt: DotNetRuntime, address: number): number | undefined {
   return address === 0 ? undefined : rt.memory.readI32(address);
+}
+
+/** A 32-bit value the GC initializes at build time and never writes (max_gen, the field-offset tables). A
+ * single-file app keeps them in the executable's file-backed .data, whose pages a heap dump leaves out: then they
+ * are read from the image file (the loader's constant bytes), which holds exactly that initial value. */
+function constantI32(rt: DotNetRuntime, address: number): number {
+  if (rt.memory.isMapped(address, 4) || rt.constantBytes === undefined) return rt.memory.readI32(address);
+  const bytes = rt.constantBytes(address, 4);
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true);
 }

@@ -1,12 +1,13 @@
 /**
  * The GC heap's shape: heaps, their regions/segments per generation, and the allocation contexts a walk must skip.
- * Algorithm: dotnet/runtime docs/design/datacontracts/GC.md (EnumerateHeapSegments) on the `GcDacVars` path.
+ * Algorithm: dotnet/runtime docs/design/datacontracts/GC.md (EnumerateHeapSegments), with the GC's variables from
+ * the GC sub-descriptor (11) or `g_dacTable` → `GcDacVars` (10).
  */
 import { LayoutCheckError, LimitExceededError, MissingRuntimeDataError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import { readThreads } from '../thread-store';
 import { GcHeapField, readGcDacVars, type GcDacVars } from './gc-dac-vars';
-import { checkGcDacVarsAgainstSubDescriptor, readGcSubDescriptor, type GcSubDescriptor } from './gc-sub-descriptor';
+import { checkGcDacVarsAgainstSubDescriptor, checkSameGcVars, gcVarsFromSubDescriptor, readGcSubDescriptor, type GcSubDescriptor } from './gc-sub-descriptor';
 
 /** Where a segment's objects belong. `frozen` is the NonGC heap (string literals and other frozen objects). */
 export type SegmentKind = 'gen0' | 'gen1' | 'gen2' | 'loh' | 'poh' | 'frozen' | 'ephemeral';
@@ -45,8 +46,16 @@ export interface AllocContext {
 }
 
 const HEAP_SEGMENT_FLAGS_READONLY = 1;
-/** heap_segment field offsets (gcinterface.dac.h `dac_heap_segment`, 64-bit). */
-const Seg = { allocated: 0x00, committed: 0x08, reserved: 0x10, used: 0x18, mem: 0x20, flags: 0x28, next: 0x30 } as const;
+/** heap_segment field offsets (gcinterface.dac.h `dac_heap_segment`, 64-bit); the GC sub-descriptor's HeapSegment
+ * type states them on 11. */
+const SEG_DAC = { allocated: 0x00, committed: 0x08, reserved: 0x10, mem: 0x20, flags: 0x28, next: 0x30 } as const;
+type SegLayout = { readonly [K in keyof typeof SEG_DAC]: number };
+
+function segmentLayout(sub: GcSubDescriptor | undefined): SegLayout {
+  if (sub === undefined) return SEG_DAC;
+  const f = (name: string) => sub.descriptor.offset('HeapSegment', name);
+  return { allocated: f('Allocated'), committed: f('Committed'), reserved: f('Reserved'), mem: f('Mem'), flags: f('Flags'), next: f('Next') };
+}
 const MAX_SEGMENTS_PER_LIST = 65536;
 const MAX_HEAPS = 1024;
 
@@ -80,10 +89,20 @@ export class GcHeap {
   gcSubDescriptor: GcSubDescriptor | undefined;
 
   static read(rt: DotNetRuntime): GcHeap {
-    const vars = readGcDacVars(rt);
-    // On 11 the GC describes itself too: both sources must agree before anything is walked.
+    // On 11 the GC describes itself (the GC sub-descriptor) and is walked through that; g_dacTable's GcDacVars (the
+    // only source on 10) must say the same thing before anything is walked.
     const sub = readGcSubDescriptor(rt);
-    if (sub !== undefined) checkGcDacVarsAgainstSubDescriptor(vars, sub);
+    let vars: GcDacVars;
+    if (sub === undefined) {
+      vars = readGcDacVars(rt);
+    } else {
+      const dac = rt.findCoreclrSymbol('g_dacTable') === undefined ? undefined : readGcDacVars(rt);
+      vars = gcVarsFromSubDescriptor(rt, sub, dac);
+      if (dac !== undefined) {
+        checkGcDacVarsAgainstSubDescriptor(dac, sub);
+        checkSameGcVars(vars, dac);
+      }
+    }
     const m = rt.memory;
     const heaps: GcHeapInfo[] = [];
     if (vars.isServer) {
@@ -113,6 +132,7 @@ export class GcHeap {
       });
     }
 
+    const Seg = segmentLayout(sub);
     const segments: HeapSegment[] = [];
     const seen = new Set<number>();
     const startSegmentOffset = vars.generationFieldOffsets[1]!;

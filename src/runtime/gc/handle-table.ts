@@ -7,6 +7,7 @@
 import { LayoutCheckError, LimitExceededError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import type { GcDacVars } from './gc-dac-vars';
+import type { GcSubDescriptor } from './gc-sub-descriptor';
 
 /** Handle kinds by their runtime number (gcinterface.h `HandleType`); names in the JSON's camelCase. */
 export const HANDLE_KIND_NAMES = [
@@ -61,7 +62,7 @@ const MAX_SLOTS = 1024;
 const MAX_SEGMENTS = 65536;
 
 /** TableSegment offsets (packed, 64-bit) that depend on HANDLE_MAX_INTERNAL_TYPES (13 on .NET 10, 12 before). */
-interface SegmentLayout {
+export interface SegmentLayout {
   readonly types: number;
   readonly segmentListInTable: number;
   readonly nextSegment: number;
@@ -77,20 +78,50 @@ const Seg = { rgAllocation: 0x1e0, rgBlockType: 0x618, rgUserData: 0x690, rgTail
 /** Order in which SOS's DAC handle walker lists kinds (daccess.cpp default type list first, then the rest). */
 const KIND_ORDER = [0, 1, 2, 3, 6, 8, 5, 7, 9, 10, 11, 4];
 
-/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them. A table,
- * segment or handle that fails its checks costs only itself: it is skipped and described in `problems`.
+/** How many handle tables (slots) each bucket has, and what said so. */
+export interface HandleSlotCount {
+  readonly count: number;
+  /** `workstation`: one slot (getNumberOfSlots); `TotalCpuCount`: the GC's processor count, which sized the tables
+   * (GC sub-descriptor, .NET 11); `probe`: .NET 10 records no count, so slots were read until one did not validate. */
+  readonly source: 'workstation' | 'TotalCpuCount' | 'probe';
+}
+
+/** The slot count from the runtime's own data: 1 on workstation GC, the GC's `TotalCpuCount` on server GC where the
+ * GC publishes it (.NET 11's GC sub-descriptor); undefined when the runtime records none (.NET 10 server GC).
+ * @throws LayoutCheckError when the published count is implausible. */
+export function handleSlotCountOf(rt: DotNetRuntime, vars: GcDacVars, sub: GcSubDescriptor | undefined): HandleSlotCount | undefined {
+  if (!vars.isServer) return { count: 1, source: 'workstation' };
+  const address = sub?.descriptor.tryGlobal('TotalCpuCount');
+  if (address === undefined || address === 0) return undefined;
+  const count = rt.memory.readU32(address);
+  if (count < 1 || count > MAX_SLOTS) throw new LayoutCheckError(`the GC's TotalCpuCount reads ${count}`);
+  return { count, source: 'TotalCpuCount' };
+}
+
+/** Enumerates every non-null GC handle of the runtime, kind by kind within each segment as SOS lists them. Each bucket
+ * has `known.count` slots when the runtime records that number (handleSlotCountOf); otherwise (.NET 10 server GC) the
+ * global bucket's slots are read until one is null or does not validate, which can never end before the GC's heap
+ * count (each heap has its slot). A table, segment or handle that fails its checks costs only itself: it is skipped
+ * and described in `problems`. `walk.slots` receives the count used and its source.
  * @throws LayoutCheckError when not even the global handle table validates; LimitExceededError on runaway lists. */
-export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: string[] = []): GcHandle[] {
+export function readGcHandles(
+  rt: DotNetRuntime,
+  vars: GcDacVars,
+  problems: string[] = [],
+  known?: HandleSlotCount,
+  walk: { slots?: HandleSlotCount } = {},
+  sub?: GcSubDescriptor,
+): GcHandle[] {
   const m = rt.memory;
+  const layouts = sub === undefined ? LAYOUTS : [layoutFromSubDescriptor(sub)];
   const out: GcHandle[] = [];
   let map = vars.handleTableMap;
   let bucketBase = 0;
   const seenMaps = new Set<number>();
   // Every bucket has the same number of slots (objecthandle.cpp getNumberOfSlots(): 1 on workstation GC, the
-  // processor count at startup on server GC). .NET 10 records that count nowhere the DAC reads (the 11.0 fix adds
-  // GcDacVars.g_totalCpuCount), so the global bucket's slots are probed until one is null or does not validate, and
-  // every other bucket is then read with exactly that count.
-  let slotCount: number | undefined = vars.isServer ? undefined : 1;
+  // processor count at startup on server GC).
+  let slotCount: number | undefined = known?.count ?? (vars.isServer ? undefined : 1);
+  const heapCount = vars.isServer ? heapCountOf(rt, vars) : 1;
   let tablesRead = 0;
   let badHandles = 0;
   while (map !== 0) {
@@ -110,15 +141,18 @@ export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: stri
       let j = 0;
       for (; j < limit; j++) {
         const table = tryPointer(rt, tables + j * 8);
-        const layout = table === undefined || table === 0 ? undefined : detectLayout(rt, table);
-        if (table === undefined || layout === undefined) {
-          // Probing: past the last slot lies unrelated memory, which ends the walk.
-          if (probing && j > 0) break;
-          problems.push(`handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate; its handles are not listed`);
-          continue;
+        const layout = table === undefined || table === 0 ? undefined : detectLayout(rt, table, layouts);
+        if (probing && j > 0 && (table === undefined || layout === undefined)) {
+          // Past the last slot lies unrelated memory, which ends the walk; before the GC's heap count it cannot.
+          if (j < heapCount) {
+            problems.push(
+              `handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate although the GC has ${heapCount} heaps; the handles of slots ${j}..${heapCount - 1} and later are not listed`,
+            );
+          }
+          break;
         }
-        if (table === 0) {
-          if (probing) break;
+        if (table === undefined || layout === undefined) {
+          problems.push(`handle table slot ${j} of bucket ${bucketBase + i} (0x${(table ?? 0).toString(16)}) does not validate; its handles are not listed`);
           continue;
         }
         badHandles += readTable(rt, table, layout, bucketBase + i, j, out, problems);
@@ -131,7 +165,18 @@ export function readGcHandles(rt: DotNetRuntime, vars: GcDacVars, problems: stri
   }
   if (tablesRead === 0) throw new LayoutCheckError(`no handle table validates (handle table map at 0x${vars.handleTableMap.toString(16)})`);
   if (badHandles > 0) problems.push(`${badHandles} handles skipped: their value is not an address`);
+  walk.slots = known ?? { count: slotCount ?? 1, source: 'probe' };
   return out;
+}
+
+/** The server GC's current heap count (`*n_heaps`), 1 when unreadable or implausible. */
+function heapCountOf(rt: DotNetRuntime, vars: GcDacVars): number {
+  try {
+    const n = vars.nHeaps === 0 ? 1 : rt.memory.readI32(vars.nHeaps);
+    return n >= 1 && n <= MAX_SLOTS ? n : 1;
+  } catch {
+    return 1;
+  }
 }
 
 function tryPointer(rt: DotNetRuntime, address: number): number | undefined {
@@ -142,10 +187,10 @@ function tryPointer(rt: DotNetRuntime, address: number): number | undefined {
   }
 }
 
-function detectLayout(rt: DotNetRuntime, table: number): SegmentLayout | undefined {
+function detectLayout(rt: DotNetRuntime, table: number, layouts: readonly SegmentLayout[]): SegmentLayout | undefined {
   const m = rt.memory;
   if (table % 8 !== 0 || !m.isMapped(table, 0x40)) return undefined;
-  for (const layout of LAYOUTS) {
+  for (const layout of layouts) {
     // Any word here may be unrelated native memory (a probe past the last slot): unreadable means "not a table".
     const seg = tryPointer(rt, table + layout.segmentListInTable);
     if (seg === undefined || seg === 0 || seg % HANDLE_SEGMENT_SIZE !== 0 || !m.isMapped(seg + layout.handleTable, 8)) continue;
@@ -238,4 +283,34 @@ function readBlock(rt: DotNetRuntime, seg: number, header: Uint8Array, block: nu
     out.push({ address, kind, type, target, secondary, bucket, slot });
   }
   return bad;
+}
+
+/** The handle table layout the GC sub-descriptor (11) states: its HandleTable, TableSegment offsets and handle
+ * constants must be those of one known layout (the fields it does not state, the block types, back-pointer and empty
+ * line, sit at that layout's offsets). @throws LayoutCheckError naming the first difference. */
+export function layoutFromSubDescriptor(sub: GcSubDescriptor): SegmentLayout {
+  const d = sub.descriptor;
+  const checks: [string, number, number][] = [
+    ['HandleSegmentSize', d.global('HandleSegmentSize'), HANDLE_SEGMENT_SIZE],
+    ['HandlesPerBlock', d.global('HandlesPerBlock'), HANDLES_PER_BLOCK],
+    ['HandleBlocksPerSegment', d.global('HandleBlocksPerSegment'), BLOCKS_PER_SEGMENT],
+    ['BlockInvalid', d.global('BlockInvalid'), BLOCK_INVALID],
+    ['InitialHandleTableArraySize', d.global('InitialHandleTableArraySize'), TABLE_MAP_SIZE],
+    ['HandleTableMap.BucketsPtr', d.offset('HandleTableMap', 'BucketsPtr'), 0],
+    ['HandleTableMap.Next', d.offset('HandleTableMap', 'Next'), 8],
+    ['HandleTableBucket.Table', d.offset('HandleTableBucket', 'Table'), 0],
+    ['TableSegment.RgAllocation', d.offset('TableSegment', 'RgAllocation'), Seg.rgAllocation],
+    ['TableSegment.RgTail', d.offset('TableSegment', 'RgTail'), Seg.rgTail],
+    ['TableSegment.RgUserData', d.offset('TableSegment', 'RgUserData'), Seg.rgUserData],
+    ['TableSegment.RgValue', d.offset('TableSegment', 'RgValue'), HANDLE_HEADER_SIZE],
+  ];
+  for (const [what, stated, known] of checks) {
+    if (stated !== known) throw new LayoutCheckError(`the GC sub-descriptor's ${what} is ${stated}; the handle table layout dumpsleuth reads has ${known}`);
+  }
+  const types = d.global('HandleMaxInternalTypes');
+  const segmentList = d.offset('HandleTable', 'SegmentList');
+  const next = d.offset('TableSegment', 'NextSegment');
+  const layout = LAYOUTS.find((l) => l.types === types && l.segmentListInTable === segmentList && l.nextSegment === next);
+  if (!layout) throw new LayoutCheckError(`the GC sub-descriptor's handle table layout (${types} types, SegmentList ${segmentList}, NextSegment ${next}) is not one dumpsleuth knows`);
+  return layout;
 }

@@ -270,3 +270,15 @@ export function decodeMethodSpecSignature(bytes: Uint8Array, start: number, end:
   for (let i = 0; i < n; i++) args.push(readType(c, 0));
   return args;
 }
+
+/** Decodes a LocalVarSig (II.23.2.6: 0x07, count, types with their PINNED / BYREF / modifiers); throws
+ * `DumpFormatError` for a malformed blob, `LimitExceededError` for counts above the caps. */
+export function decodeLocalVarSignature(bytes: Uint8Array, start: number, end: number, limits: MetadataLimits = DEFAULT_METADATA_LIMITS): TypeSig[] {
+  const c = new Cursor(bytes, start, end, limits);
+  const h = c.u8();
+  if (h !== SigCallConv.LocalSig) throw new DumpFormatError(`metadata: local signature starts with 0x${h.toString(16)}, not 0x07`);
+  const n = c.count('local');
+  const locals: TypeSig[] = [];
+  for (let i = 0; i < n; i++) locals.push(readType(c, 0));
+  return locals;
+}

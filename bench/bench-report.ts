@@ -32,6 +32,8 @@ export interface CaseResult {
   readonly bytesPerSecond?: number;
   /** Runs that did not finish within the time limit (their rows show no time). */
   readonly timedOut?: boolean;
+  /** The tool failed on this dump (allowed for the other tools' single-object rows): no time. */
+  readonly failed?: boolean;
 }
 
 /** One issue-7 target, measured. */
@@ -95,8 +97,8 @@ export function formatBenchMarkdown(report: BenchReport): string {
   for (const c of report.cases) {
     const rate = c.objectsPerSecond !== undefined ? `${(c.objectsPerSecond / 1e6).toFixed(2)} M` : c.bytesPerSecond !== undefined ? `(${(c.bytesPerSecond / GIB).toFixed(2)} GiB/s)` : '—';
     const perObject = c.peakRssBytes !== undefined && c.peakRssBytes > 0 ? (c.peakRssBytes / d.objects).toFixed(1) : '—';
-    const wall = c.timedOut ? 'timed out' : (c.medianWallMs / 1000).toFixed(3);
-    const ratio = c.timedOut ? '—' : c.ratioVsDumpsleuth.toFixed(2);
+    const wall = c.timedOut ? 'timed out' : c.failed ? 'failed' : (c.medianWallMs / 1000).toFixed(3);
+    const ratio = c.timedOut || c.failed ? '—' : c.ratioVsDumpsleuth.toFixed(2);
     lines.push(`| ${c.tool} | \`${c.command}\` | ${wall} | ${ratio} | ${rate} | ${c.peakRssBytes !== undefined ? mib(c.peakRssBytes) : '—'} | ${perObject} |`);
   }
   lines.push('');

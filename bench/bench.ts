@@ -44,6 +44,9 @@ interface BenchCase {
   readonly before?: () => void;
   /** Throws AnswerMismatchError (or a parse error) when the output is not the agreed answer. */
   readonly check: (run: MeasuredRun) => void;
+  /** A failed run is reported (and the case not timed further) instead of stopping the bench: dotnet-dump crashes
+   * (SIGSEGV, exit code 139) on `dumpobj` of a debuggee type in the bench's heap dumps. */
+  readonly allowFailure?: boolean;
 }
 
 /** The types the commands ask about, per scenario: one rare type for `dumpheap -type`, one common type whose
@@ -371,6 +374,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
           question: 'single',
           argv: sos(command.command),
           env: dotnetEnv,
+          allowFailure: true,
           check: (run) => {
             checkSosRun(run);
             theirs = run;
@@ -385,11 +389,12 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   // Round-robin over the cases, so drift (thermal, page cache, neighbours) spreads over all tools alike.
   const timings = new Map<string, RunTiming[]>(cases.map((c) => [c.id, []]));
   const timedOut = new Set<string>();
+  const failed = new Set<string>();
   const readRuns: RunTiming[] = [];
   let readBytes = 0;
   for (let round = 1; round <= options.repeat; round++) {
     for (const c of cases) {
-      if (timedOut.has(c.id)) continue;
+      if (timedOut.has(c.id) || failed.has(c.id)) continue;
       let run: MeasuredRun;
       c.before?.();
       try {
@@ -398,6 +403,13 @@ export async function runBench(argv: readonly string[]): Promise<number> {
         if (!/timed out/.test((error as Error).message)) throw error;
         timedOut.add(c.id);
         log(`run ${round}/${options.repeat}: ${c.tool} ${c.command}: timed out after ${options.timeoutSeconds} s`);
+        continue;
+      }
+      if (run.code !== 0 && c.allowFailure === true) {
+        failed.add(c.id);
+        const how = run.signal !== null ? `signal ${run.signal}` : `exit code ${run.code}`;
+        notesFromChecks.add(`${c.tool} \`${c.command}\` failed (${how}) on this dump: no time and no answer to compare`);
+        log(`run ${round}/${options.repeat}: ${c.tool} ${c.command}: failed (${how})`);
         continue;
       }
       requireSuccess(`${c.tool} ${c.command}`, run);
@@ -444,6 +456,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       ratioVsDumpsleuth: medianWallMs / (c.question === 'single' ? medianOf(`dumpsleuth-${c.command.split(' ')[0]!}`) : reference[c.question]),
       objectsPerSecond: walks && runs.length > 0 ? heapReference.totalCount / (medianWallMs / 1000) : undefined,
       ...(timedOut.has(c.id) ? { timedOut: true } : {}),
+      ...(failed.has(c.id) ? { failed: true } : {}),
     };
   });
   const readMedian = median(readRuns.map((r) => r.wallMs));
@@ -620,7 +633,10 @@ function interactiveTargets(results: readonly CaseResult[], floorMs: number): Ta
   const mib = (b: number | undefined): string => `${((b ?? 0) / 2 ** 20).toFixed(0)} MiB`;
   for (const mine of results.filter((r) => r.question === 'single' && r.tool === 'dumpsleuth')) {
     const theirs = results.find((r) => r.question === 'single' && r.tool !== 'dumpsleuth' && r.command === mine.command);
-    if (theirs === undefined || mine.timedOut || theirs.timedOut) continue;
+    if (theirs === undefined || mine.timedOut || theirs.timedOut || theirs.failed) {
+      if (theirs?.failed === true && !mine.timedOut) out.push({ target: `${mine.command.split(' ')[0]!} ≤ 0.25 s (dotnet-dump failed here)`, measured: s(mine.medianWallMs), met: mine.medianWallMs <= 250 });
+      continue;
+    }
     const ratio = mine.medianWallMs / theirs.medianWallMs;
     const name = mine.command.split(' ')[0]!;
     out.push({ target: `${name} ≤ 0.25 s and ≤ 0.4× dotnet-dump`, measured: `${s(mine.medianWallMs)}, ${ratio.toFixed(2)}× (dotnet-dump ${s(theirs.medianWallMs)})`, met: mine.medianWallMs <= 250 && ratio <= 0.4 });

@@ -250,8 +250,13 @@ function clusterByOwner(ctx: AnalysisContext, shapes: OwnerShapes, indexes: read
   }
   const out: OwnedCluster[] = [];
   for (const [key, members] of groups) {
-    const representative = members[0]!;
-    const path = ctx.pathTo(representative)!;
+    // pathTo gives up past 1,000,000 links (MAX_PATH_LENGTH): such a group cannot show its chain.
+    const representative = members.find((m, k) => k < 16 && ctx.pathTo(m) !== undefined);
+    const path = representative === undefined ? undefined : ctx.pathTo(representative);
+    if (representative === undefined || path === undefined) {
+      warnings.push(`growth by owner: ${members.length.toLocaleString('en-US')} ${ctx.typeName(members[0]!)} objects are more than 1,000,000 links from their root; their group (${key.slice(0, 200)}) is left out`);
+      continue;
+    }
     const shape = collapseChain(ctx, path);
     const owner = ownerOfPath(ctx, path);
     const slowKey = `${owner} | ${shape.key}`;

@@ -40,6 +40,8 @@ interface PrefixState {
   readonly depth: number;
   /** This node is a `System.Object[]` (a statics array's slots name the owner). */
   readonly objectArray: boolean;
+  /** This node's type name id (a user node right after one of its own type is not kept: collapseChain). */
+  readonly typeId: number;
 }
 
 /** Per-MethodTable facts the keys need. */
@@ -160,8 +162,10 @@ export class OwnerShapes {
     const depth = Math.min(from.depth + 1, OWNER_DEPTH + 1);
     let staticOwner = from.staticOwner;
     if (!staticOwner && depth <= OWNER_DEPTH && from.objectArray && !field.startsWith('[') && field.includes('.')) staticOwner = `static ${field}`;
-    const next: PrefixState = part.kept
-      ? { committed: `${parentResolved} / ${ownPart}`, runLength: 0, runPart: '', parentResolved, ownPart, staticOwner, rootOwner: from.rootOwner, depth, objectArray }
+    const typeId = part.typeId;
+    const next: PrefixState =
+      part.kept && typeId !== from.typeId
+      ? { committed: `${parentResolved} / ${ownPart}`, runLength: 0, runPart: '', parentResolved, ownPart, staticOwner, rootOwner: from.rootOwner, depth, objectArray, typeId }
       : {
           committed: from.committed,
           runLength: from.runLength === 0 ? 1 : 2,
@@ -172,6 +176,7 @@ export class OwnerShapes {
           rootOwner: from.rootOwner,
           depth,
           objectArray,
+          typeId,
         };
     return this.intern(next);
   }
@@ -191,11 +196,12 @@ export class OwnerShapes {
       rootOwner: `${path.root.kind} root → ${facts.name}`,
       depth: 0,
       objectArray: facts.objectArray,
+      typeId: facts.nameId,
     });
   }
 
   private intern(s: PrefixState): number {
-    const k = [s.committed, s.runLength, s.runPart, s.parentResolved, s.ownPart, s.staticOwner, s.rootOwner, s.depth, s.objectArray ? 1 : 0].join('\u0000');
+    const k = [s.committed, s.runLength, s.runPart, s.parentResolved, s.ownPart, s.staticOwner, s.rootOwner, s.depth, s.objectArray ? 1 : 0, s.typeId].join('\u0000');
     let id = this.stateIds.get(k);
     if (id === undefined) {
       id = this.states.length;

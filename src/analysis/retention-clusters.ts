@@ -92,7 +92,16 @@ export interface CollapsedChain {
 export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandmark?: (index: number) => boolean): CollapsedChain {
   const nodes = path.nodes;
   const last = nodes.length - 1;
-  const keep = nodes.map((v, k) => k === 0 || k === last || ctx.isUserType(ctx.graph.mtOf(v)) || ctx.isDelegate(ctx.graph.mtOf(v)) || (isLandmark?.(v) ?? false));
+  // A user type or delegate right after another object of its own type (a linked list, a tree of user nodes) is not
+  // kept: the structure collapses like framework internals, so the shape of a node a million links deep stays short.
+  const names = nodes.map((v) => ctx.typeName(v));
+  const keep = nodes.map(
+    (v, k) =>
+      k === 0 ||
+      k === last ||
+      (isLandmark?.(v) ?? false) ||
+      ((ctx.isUserType(ctx.graph.mtOf(v)) || ctx.isDelegate(ctx.graph.mtOf(v))) && names[k] !== names[k - 1]),
+  );
   const chain: ChainStep[] = [];
   const stepNodes: number[][] = [];
   const keyParts: string[] = [path.root.kind];
@@ -119,8 +128,7 @@ export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandm
       keyParts.push(`${normaliseField(f)}:${ctx.typeName(nodes[k]!)}`);
     } else {
       const f = field(k);
-      const names = run.map((j) => shortTypeName(ctx.typeName(nodes[j]!)));
-      const type = `… ${names.join(' → ')}`;
+      const type = `… ${runNames(run.map((j) => shortTypeName(names[j]!))).join(' → ')}`;
       chain.push(f === undefined ? { type } : { type, field: f, ...staticMark(k) });
       keyParts.push('…');
     }
@@ -128,6 +136,19 @@ export function collapseChain(ctx: AnalysisContext, path: RetentionPath, isLandm
     k = end;
   }
   return { key: keyParts.join(' / '), chain, stepNodes };
+}
+
+/** Run names for display, four or more of one type in a row written once with a count (`Node ×1,000,000`). */
+function runNames(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < names.length; ) {
+    let j = i + 1;
+    while (j < names.length && names[j] === names[i]) j++;
+    if (j - i >= 4) out.push(`${names[i]!} ×${(j - i).toLocaleString('en-US')}`);
+    else for (let k = i; k < j; k++) out.push(names[k]!);
+    i = j;
+  }
+  return out;
 }
 
 /** `[316]` → `[]`, `[2]+0x8` → `[]+0x8`: elements of one array are one shape. */

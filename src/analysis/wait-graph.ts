@@ -10,6 +10,7 @@ import type { ObjectReader } from '../heap/object-reader';
 import type { CodeResolver } from '../runtime/code/code-resolver';
 import type { StackFrame, StackWalk } from '../runtime/code/stack-walker';
 import type { DotNetRuntime } from '../runtime/dotnet-runtime';
+import { managedLockReader } from '../heap/managed-lock';
 import { readSyncBlocks } from '../runtime/sync-block-table';
 import type { ClrThread } from '../runtime/thread-store';
 import type { TypeNameResolver } from '../runtime/type-names';
@@ -59,7 +60,7 @@ const MAX_SCAN_BYTES = 1 << 20;
 /** Builds the wait-for graph. @throws DumpsleuthError when the sync block table cannot be read. */
 export function buildWaitGraph(inputs: WaitGraphInputs): WaitGraph {
   const held = new Map<number, HeldLock>();
-  for (const e of readSyncBlocks(inputs.runtime)) {
+  for (const e of readSyncBlocks(inputs.runtime, managedLockReader(inputs.objects, inputs.names))) {
     if (!e.isFree && e.holdingThreadId !== 0 && e.monitorHeld % 2 === 1) held.set(e.object, { object: e.object, kind: 'Monitor', ownerId: e.holdingThreadId, recursion: e.recursion });
   }
   for (const l of findOwnedLocks(inputs)) held.set(l.object, l);

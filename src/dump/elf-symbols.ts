@@ -112,11 +112,15 @@ export function sysvHash(name: Uint8Array): number {
 
 function symbolMatches(memory: MemoryReader, t: DynamicTables, index: number, wanted: Uint8Array): ExportedSymbol | undefined {
   const address = t.symtab + index * ELF64_SYMBOL_SIZE;
-  const sym = decodeElfSymbol(new ByteReader(memory.read(address, ELF64_SYMBOL_SIZE), `symbol ${index}`), 0);
-  if (sym.shndx === 0 || sym.name + wanted.length + 1 > t.strsz) return undefined;
-  const nameBytes = memory.read(t.strtab + sym.name, wanted.length + 1);
+  const bytes = memory.read(address, ELF64_SYMBOL_SIZE);
+  // The name first: a damaged value or size of another symbol on the same hash chain must not fail this lookup.
+  const name = new ByteReader(bytes, `symbol ${index}`).u32(0);
+  if (name + wanted.length + 1 > t.strsz) return undefined;
+  const nameBytes = memory.read(t.strtab + name, wanted.length + 1);
   if (nameBytes[wanted.length] !== 0) return undefined;
   for (let i = 0; i < wanted.length; i++) if (nameBytes[i] !== wanted[i]) return undefined;
+  const sym = decodeElfSymbol(new ByteReader(bytes, `symbol ${index}`), 0);
+  if (sym.shndx === 0) return undefined;
   return { address: t.image.loadBias + sym.value, size: sym.size };
 }
 

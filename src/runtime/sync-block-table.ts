@@ -2,7 +2,7 @@
  * The sync block table (`g_pSyncTable`, descriptor global `SyncTableEntries`) and the Monitor state in each
  * SyncBlock's `AwareLock`, as SOS's `syncblk` reads them.
  */
-import { LayoutCheckError, LimitExceededError } from '../errors';
+import { LayoutCheckError, LimitExceededError, MissingRuntimeDataError } from '../errors';
 import type { DotNetRuntime } from './dotnet-runtime';
 
 /**
@@ -45,12 +45,26 @@ export interface SyncBlockEntry {
   readonly waiterCount: number;
 }
 
+/** The fields of a managed `System.Threading.Lock` (read by the caller, which knows managed field layouts). */
+export interface ManagedLockState {
+  readonly state: number;
+  readonly owningThreadId: number;
+  readonly recursionCount: number;
+}
+
+/** Reads a `System.Threading.Lock` object's `_state`, `_owningThreadId` and `_recursionCount`; throws when the object
+ * is not a Lock. */
+export type ManagedLockReader = (lockObject: number) => ManagedLockState;
+
 /**
- * Reads every used entry of the sync block table (index 1 up to the last entry in use).
+ * Reads every used entry of the sync block table (index 1 up to the last entry in use). On a runtime whose
+ * descriptor describes `SyncBlock.Lock` (.NET 11, SyncBlock contract c1) a Monitor is either a thin lock word in the
+ * SyncBlock or a managed `System.Threading.Lock` behind a handle, read through `readLock` (SyncBlock.md
+ * TryGetLockInfo); waiters are not counted there (the DAC reports none either).
  * @throws LayoutCheckError when a SyncBlock's back pointer does not name its own index (the AwareLock layout of this
  * runtime is not the one assumed); MissingRuntimeDataError / UnmappedAddressError when the table is unreadable.
  */
-export function readSyncBlocks(rt: DotNetRuntime): SyncBlockEntry[] {
+export function readSyncBlocks(rt: DotNetRuntime, readLock?: ManagedLockReader): SyncBlockEntry[] {
   const d = rt.descriptor;
   const m = rt.memory;
   const table = rt.readGlobalPointer('SyncTableEntries');
@@ -77,6 +91,10 @@ export function readSyncBlocks(rt: DotNetRuntime): SyncBlockEntry[] {
       entries.push({ index, syncBlock, object: 0, isFree, monitorHeld: 0, recursion: 0, holdingThreadId: 0, holdingOSThreadId: 0, waiterCount: 0 });
       continue;
     }
+    if (d.has('SyncBlock', 'Lock')) {
+      entries.push(describedSyncBlock(rt, index, syncBlock, object, readLock));
+      continue;
+    }
     const backIndex = m.readU32(syncBlock + AwareLockLayout.syncIndex) & SYNC_INDEX_MASK;
     if (backIndex !== index) {
       throw new LayoutCheckError(
@@ -98,4 +116,25 @@ export function readSyncBlocks(rt: DotNetRuntime): SyncBlockEntry[] {
     });
   }
   return entries;
+}
+
+/** One SyncBlock of a runtime that describes it (.NET 11): a managed Lock behind `SyncBlock.Lock` (a handle), else
+ * the thin lock word `SyncBlock.ThinLock` (owner id and recursion under the descriptor's masks). */
+function describedSyncBlock(rt: DotNetRuntime, index: number, syncBlock: number, object: number, readLock: ManagedLockReader | undefined): SyncBlockEntry {
+  const d = rt.descriptor;
+  const m = rt.memory;
+  const base = { index, syncBlock, object, isFree: false, holdingOSThreadId: 0, waiterCount: 0 };
+  const handle = m.readPointer(syncBlock + d.offset('SyncBlock', 'Lock'));
+  const lockObject = handle === 0 ? 0 : m.readPointer(handle);
+  if (lockObject !== 0) {
+    if (readLock === undefined) throw new MissingRuntimeDataError(`sync block ${index} holds a managed Lock, which this reader cannot read`);
+    const lock = readLock(lockObject);
+    const held = (lock.state & IS_LOCKED_MASK) !== 0;
+    // The DAC counts the first acquisition as recursion 1, as AwareLock did; Lock counts re-entries only.
+    return { ...base, monitorHeld: held ? 1 : 0, recursion: held ? lock.recursionCount + 1 : 0, holdingThreadId: held ? lock.owningThreadId : 0 };
+  }
+  const thin = m.readU32(syncBlock + d.offset('SyncBlock', 'ThinLock'));
+  const owner = thin & d.global('SyncBlockMaskLockThreadId');
+  const recursion = owner === 0 ? 0 : (thin & d.global('SyncBlockMaskLockRecursionLevel')) >>> d.global('SyncBlockRecursionLevelShift');
+  return { ...base, monitorHeld: owner === 0 ? 0 : 1, recursion, holdingThreadId: owner };
 }

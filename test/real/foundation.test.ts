@@ -14,7 +14,8 @@ const TIMEOUT = 10 * 60_000;
 /** Lines without dotnet-dump's banner, leading/trailing blank lines and trailing spaces (our text keeps SOS's
  * padding; the oracle runner's command separator adds blank lines of its own). */
 function sosLines(text: string): string[] {
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => !l.startsWith('Loading core dump:'));
+  // "Scanning heap: N MB / M MB (P%)..." is dotnet-dump's progress, printed only when its walk is slow (a busy machine).
+  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => !l.startsWith('Loading core dump:') && !l.startsWith('Scanning heap:'));
   while (lines.length && lines[0] === '') lines.shift();
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines;

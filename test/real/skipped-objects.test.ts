@@ -5,7 +5,8 @@
 // - dumpheap -stat: exactly that object is missing (one QuoteWidget fewer, its size fewer bytes), and the warning
 //   names it and the next object the walk resumed at, which is the object after it on the undamaged dump;
 // - gcroot on another subscriber: the same root as on the undamaged dump, with the skipped reference counted;
-// - analyze: the event-handler finding still comes first, with 39 subscribers, and the JSON carries the warnings;
+// - analyze: the event-handler finding still comes first, with 39 subscribers, marked incomplete, and the JSON carries
+//   the warnings; dominators (reusing analyze's context) warns too;
 // - verifyheap: reports the object and where the walk resumed.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -13,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { analyzeCommand } from '../../src/cli/commands/analyze';
+import { dominatorsCommand } from '../../src/cli/commands/dominators';
 import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
 import { gcrootCommand } from '../../src/cli/commands/gcroot';
 import { rootCache } from '../../src/cli/commands/root-cache';
@@ -84,6 +86,10 @@ describe('one bad object costs one object (issue 10)', { timeout: 10 * 60_000 },
       assert.ok((json.warnings ?? []).some((w) => w.includes(`0x${victimAddress.toString(16)}`)), `analyze's JSON warns: ${JSON.stringify(json.warnings)}`);
       const text = runCommand(copy, analyzeCommand, []);
       assert.ok(text.warnings.some((w) => /references skipped/.test(w)));
+      assert.match(text.text, /^Incomplete: /m, 'analyze says it is incomplete');
+      // dominators reuses analyze's context: it says the same.
+      const dominators = runCommand(copy, dominatorsCommand, []);
+      assert.ok(dominators.warnings.some((w) => /references skipped/.test(w)), dominators.warnings.join(' | '));
 
       const verify = runCommand<{ ok: boolean; walkProblems: { address: string; resumedAt: string | null }[] }>(copy, verifyheapCommand, []);
       assert.equal(verify.json.ok, false);

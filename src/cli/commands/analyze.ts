@@ -59,6 +59,9 @@ export function analysisContextOf(session: Session, userAssemblies: readonly str
     }
     byKey.set(key, ctx);
   }
+  // A reused context still answers from a graph and handles that may have skipped objects: each command says so.
+  void rootCache(session).graph;
+  void rootCache(session).handles;
   if (rootCache(session).stackRoots.some((r) => !r.precise)) {
     session.warn('stack roots come from a conservative scan of each thread stack (possible roots, not GC-info exact)');
   }

@@ -3,12 +3,14 @@
  * (strike.cpp SyncBlk). Without `-all` only held entries are listed; with an index only that entry.
  */
 import { UsageError } from '../../errors';
+import { managedLockReader } from '../../heap/managed-lock';
 import { readSyncBlocks, type SyncBlockEntry } from '../../runtime/sync-block-table';
 import { readThreads } from '../../runtime/thread-store';
 import { numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, p16, p16Upper, right } from '../format';
 import type { Session } from '../session';
+import { objectReaderOf } from './object-text';
 
 /** The syncblk command. */
 export const syncblkCommand: Command = {
@@ -22,7 +24,7 @@ export const syncblkCommand: Command = {
     const asked = opts.positional.length === 1 ? numberArg('syncblk', opts.positional[0]!, 'index') : 0;
     const all = opts.flags.has('all');
     const rt = session.runtime;
-    const entries = readSyncBlocks(rt);
+    const entries = readSyncBlocks(rt, managedLockReader(objectReaderOf(session), session.names));
     const threads = readThreads(rt);
     const byManagedId = new Map(threads.filter((t) => !t.isDead).map((t) => [t.managedId, t]));
     const dbgIndex = new Map(session.dump.threads.map((t, i) => [t.tid, i]));

@@ -19,7 +19,7 @@ export interface DeadThreadsGcrootRow {
  * @throws Error when the dump cannot be made or the answers differ. */
 export async function benchDeadThreadsGcroot(cli: string, repeat: number): Promise<{ dumpPath: string; threads: number; rows: DeadThreadsGcrootRow[] }> {
   const dump = await captureDump({ scenario: 'seed-apm', dumpType: 'heap' });
-  const threadsRun = await measureProcess(process.execPath, [cli, '--json', dump.dumpPath, 'threads']);
+  const threadsRun = await measureProcess(process.execPath, [cli, '--json', dump.dumpPath, 'clrthreads']);
   const doc = JSON.parse(threadsRun.stdout) as { threads: { isDead: boolean; exposedObject: string | null }[] };
   const targets = doc.threads.filter((t) => t.isDead && t.exposedObject !== null).map((t) => t.exposedObject!.replace(/^0x/, ''));
   if (targets.length === 0) throw new Error('seed-apm dump has no dead threads');

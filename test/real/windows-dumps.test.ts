@@ -142,7 +142,13 @@ describe('Windows minidumps (made under Wine) against ClrMD with the Windows DAC
           for (const ot of oracle.stackroots) {
             const t = threads.find((x) => x.osId === ot.osId);
             const core = session.dump.threads.find((c) => c.tid === ot.osId);
-            assert.ok(t && core, `thread ${ot.osId} is in the dump and the thread store`);
+            assert.ok(t, `thread ${ot.osId} is in the thread store`);
+            if (!core) {
+              // A thread the thread store still lists live but whose OS thread the dump does not hold (it was exiting
+              // when Wine's dbghelp wrote the dump): no registers and no stack, so the DAC finds no roots either.
+              assert.deepEqual(ot.roots.filter((r) => BigInt(r.object) !== 0n), [], `thread 0x${ot.osId.toString(16)} is not in the dump, yet ClrMD has roots on it`);
+              continue;
+            }
             const ours = enumerateStackRoots(session.runtime, t, core.registers, { containingObject: containing });
             const mine = ours.roots.map((r) => `${r.location.kind === 'stack' ? hex(String(r.location.address)) : '0x0'} ${hex(String(r.object))}`).sort();
             const theirs = ot.roots.filter((r) => BigInt(r.object) !== 0n).map((r) => `${hex(r.address)} ${hex(r.object)}`).sort();

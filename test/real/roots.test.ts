@@ -17,7 +17,7 @@ import { hexOf } from '../support/dumpsleuth';
 import { runCommand, sessionFor } from '../support/run-command';
 import { runSos, runSosMany } from '../support/sos';
 import { parseDumpHeapStat } from '../support/sos-parsers';
-import { parseGcRoot, type GcRootEntry } from '../support/sos-root-parsers';
+import { parseGcRoot, SOS_ROOT_KIND, type GcRootEntry } from '../support/sos-root-parsers';
 
 const TIMEOUT = 10 * 60_000;
 
@@ -32,16 +32,7 @@ interface StatJson {
   totalSize: number;
 }
 
-/** SOS's root kind text for our JSON kind. */
-const SOS_KIND: Record<string, string> = {
-  strong: 'strong handle',
-  pinned: 'pinned handle',
-  asyncPinned: 'async pinned handle',
-  refCounted: 'ref counted handle',
-  sizedRef: 'sized ref handle',
-  finalizer: 'finalizer root',
-  stack: 'stack',
-};
+const SOS_KIND = SOS_ROOT_KIND;
 
 type Refs = Record<string, { address: string; isDependent: boolean }[]>;
 

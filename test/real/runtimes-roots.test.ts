@@ -15,16 +15,16 @@ import { clrstackCommand } from '../../src/cli/commands/clrstack';
 import { gcrootCommand } from '../../src/cli/commands/gcroot';
 import { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
-import { enumerateStackRoots, type StackRoot } from '../../src/runtime/code/stack-roots';
+import { enumerateStackRoots } from '../../src/runtime/code/stack-roots';
 import { readThreads } from '../../src/runtime/thread-store';
 import { runClrmd } from '../support/clrmd';
-import { runClrmdStackRoots } from '../support/clrmd-stack';
+import { clrmdStackRootKeys, runClrmdStackRoots, stackRootKey } from '../support/clrmd-stack';
 import { getDump } from '../support/dumps';
 import { hexOf } from '../support/dumpsleuth';
 import { extraDumpLabel, extraRuntimeDumps, type ExtraRuntimeDump } from '../support/extra-runtime-dumps';
 import { runSos, runSosMany } from '../support/sos';
 import { consoleFilter, parseDumpObj, type SosFieldRow } from '../support/sos-object-parsers';
-import { parseGcRoot } from '../support/sos-root-parsers';
+import { parseGcRoot, SOS_ROOT_KIND } from '../support/sos-root-parsers';
 
 const TIMEOUT = 10 * 60_000;
 const COMMANDS = new Map([dumpheapCommand, syncblkCommand, threadpoolCommand].map((c) => [c.name, c]));
@@ -36,18 +36,8 @@ function runCommandText(session: Session, command: string): string {
   assert.ok(c, `no command ${name}`);
   return c.run(session, args).text;
 }
-const hex = (n: number) => '0x' + n.toString(16);
 
-/** SOS's root kind text for our JSON kind (as roots.test.ts). */
-const SOS_KIND: Record<string, string> = {
-  strong: 'strong handle',
-  pinned: 'pinned handle',
-  asyncPinned: 'async pinned handle',
-  refCounted: 'ref counted handle',
-  sizedRef: 'sized ref handle',
-  finalizer: 'finalizer root',
-  stack: 'stack',
-};
+const SOS_KIND = SOS_ROOT_KIND;
 
 interface GcRootJson {
   paths: { root: { kind: string; address: string; thread: number | null; precise: boolean }; chain: { address: string }[] }[];
@@ -68,7 +58,6 @@ function fieldRows(rows: readonly SosFieldRow[]): string[] {
   return rows.map((r) => `${r.mt.toString(16)} ${r.token.toString(16)} ${r.offset.toString(16)} ${r.type} ${r.isValueType} ${r.attr} ${r.value} ${r.name}`);
 }
 
-const ourKey = (r: StackRoot) => [hex(r.frameSp), r.location.kind === 'stack' ? hex(r.location.address) : r.location.name, hex(r.value), r.interior, r.pinned].join('|');
 
 /** Up to `perType` objects of each type in heap order, for types of the scenario's own namespaces and a few BCL ones. */
 function sampleObjects(session: Session, perType: number): { name: string; address: number }[] {
@@ -159,11 +148,8 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
           const core = session.dump.threads.find((c) => c.tid === ot.osId);
           assert.ok(t && core, `thread ${ot.osId} is in the dump and the thread store`);
           const result = enumerateStackRoots(session.runtime, t, core.registers);
-          const theirs = ot.raw
-            .filter((r) => r.object !== '0x0')
-            .map((r) => [r.sp, r.address === '0x0' ? r.register : r.address, r.object, r.interior, r.pinned].join('|'))
-            .sort();
-          assert.deepEqual(result.roots.map(ourKey).sort(), theirs, `thread ${ot.osId}`);
+          const theirs = clrmdStackRootKeys(ot.raw);
+          assert.deepEqual(result.roots.map(stackRootKey).sort(), theirs, `thread ${ot.osId}`);
           assert.deepEqual(result.undecoded, [], `thread ${ot.osId} decoded completely`);
           compared += theirs.length;
         }
@@ -205,11 +191,11 @@ describe('object and root commands on 11.0.0 (self-contained)', { timeout: TIMEO
             const sos = parseGcRoot(sosTexts[k]!);
             const ours = answers[k]!;
             const sosKeys = sos.roots.map((r) => (r.kind === 'stack' ? `stack ${r.thread} ${r.address.toString(16)}` : `${r.kind} ${r.address.toString(16)}`));
-            const ourKeys = ours.paths.map((p) =>
+            const stackRootKeys = ours.paths.map((p) =>
               p.root.kind === 'stack' ? `stack ${p.root.thread} ${hexOf(p.root.address).toString(16)}` : `${SOS_KIND[p.root.kind]} ${hexOf(p.root.address).toString(16)}`,
             );
             assert.ok(ours.paths.every((p) => p.root.kind !== 'stack' || p.root.precise), `${what}: stack roots are precise`);
-            assert.deepEqual([...new Set(ourKeys)].sort(), [...new Set(sosKeys)].sort(), `${what}: roots`);
+            assert.deepEqual([...new Set(stackRootKeys)].sort(), [...new Set(sosKeys)].sort(), `${what}: roots`);
             if (sos.roots.length > 0) rooted++;
             registers += sos.roots.filter((r) => r.kind === 'stack' && r.address === 0).length;
             for (const p of ours.paths) {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
-import { enumerateStackRoots, type StackRoot } from '../../src/runtime/code/stack-roots';
+import { enumerateStackRoots } from '../../src/runtime/code/stack-roots';
 import { readThreads } from '../../src/runtime/thread-store';
-import { runClrmdStackRoots } from '../support/clrmd-stack';
+import { clrmdStackRootKeys, runClrmdStackRoots, stackRootKey } from '../support/clrmd-stack';
 import { getDump, STANDARD_DUMPS } from '../support/dumps';
 
 const TIMEOUT = 10 * 60_000;
@@ -39,7 +39,6 @@ function containing(index: { starts: number[]; ends: number[] }, value: number):
   return found >= 0 && value < index.ends[found]! ? index.starts[found] : undefined;
 }
 
-const ourKey = (r: StackRoot) => [hex(r.frameSp), r.location.kind === 'stack' ? hex(r.location.address) : r.location.name, hex(r.value), r.interior, r.pinned].join('|');
 
 describe('precise stack roots on real dumps', { timeout: TIMEOUT }, () => {
   for (const entry of STANDARD_DUMPS) {
@@ -57,19 +56,15 @@ describe('precise stack roots on real dumps', { timeout: TIMEOUT }, () => {
         const core = session.dump.threads.find((c) => c.tid === ot.osId);
         assert.ok(t && core, `thread ${ot.osId} is in the dump and the thread store`);
         const result = enumerateStackRoots(session.runtime, t, core.registers);
-        // The DAC reports null slots too (the GC skips them); registers have no address.
-        const theirs = ot.raw
-          .filter((r) => r.object !== '0x0')
-          .map((r) => [r.sp, r.address === '0x0' ? r.register : r.address, r.object, r.interior, r.pinned].join('|'))
-          .sort();
-        assert.deepEqual(result.roots.map(ourKey).sort(), theirs, `thread ${ot.osId}`);
+        const theirs = clrmdStackRootKeys(ot.raw);
+        assert.deepEqual(result.roots.map(stackRootKey).sort(), theirs, `thread ${ot.osId}`);
         assert.deepEqual(result.undecoded, [], `thread ${ot.osId} decoded completely`);
         compared += theirs.length;
         // With interior resolution, each root names an object the heap walk finds, as ClrMD's resolved roots do.
         const resolved = enumerateStackRoots(session.runtime, t, core.registers, { containingObject: (v) => containing(index, v) });
         for (const r of resolved.roots) {
           if (r.interior) interior++;
-          assert.equal(containing(index, r.object), r.object, `root ${ourKey(r)} keeps object ${hex(r.object)} alive`);
+          assert.equal(containing(index, r.object), r.object, `root ${stackRootKey(r)} keeps object ${hex(r.object)} alive`);
         }
         const clrmdObjects = ot.resolved.filter((r) => r.object !== '0x0').map((r) => r.object).sort();
         assert.deepEqual(resolved.roots.map((r) => hex(r.object)).sort(), clrmdObjects, `thread ${ot.osId}: resolved objects equal ClrMD's`);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDotnetProject, CaptureError, findDotnet, findRepoRoot, hashKey, runProcess, tail, type BuiltProject } from '../../src/capture';
+import type { StackRoot } from '../../src/runtime/code/stack-roots';
 import { readOracleCache, writeOracleCache } from './oracle-cache';
 
 /** One stack root as the DAC reports it (IAbstractThreadHelpers.EnumerateStackRoots), hex strings for addresses. */
@@ -60,4 +61,20 @@ export async function runClrmdStackRoots(dumpPath: string): Promise<ClrmdStackRo
   const parsed = JSON.parse(result.stdout) as ClrmdStackRoots;
   writeOracleCache(dumpPath, name, result.stdout);
   return parsed;
+}
+
+/** The comparison key of one of dumpsleuth's stack roots: frame SP, slot (stack address or register name), value,
+ * interior, pinned — the fields ClrMD's raw roots carry. */
+export function stackRootKey(r: StackRoot): string {
+  const hex = (n: number) => '0x' + n.toString(16);
+  return [hex(r.frameSp), r.location.kind === 'stack' ? hex(r.location.address) : r.location.name, hex(r.value), r.interior, r.pinned].join('|');
+}
+
+/** The keys of ClrMD's raw roots of one thread, without the null slots the DAC reports (the GC skips them); a register
+ * root has no address, so its register names it. */
+export function clrmdStackRootKeys(raw: readonly ClrmdRawStackRoot[]): string[] {
+  return raw
+    .filter((r) => r.object !== '0x0')
+    .map((r) => [r.sp, r.address === '0x0' ? r.register : r.address, r.object, r.interior, r.pinned].join('|'))
+    .sort();
 }

@@ -97,3 +97,14 @@ export function parseGcRoot(text: string): GcRootOutput {
   if (found < 0) throw new SosParseError('gcroot', 'no "Found N unique roots." line');
   return { roots, found };
 }
+
+/** SOS's root kind text (gcroot's "strong handle", ...) for dumpsleuth's JSON root kind. */
+export const SOS_ROOT_KIND: Record<string, string> = {
+  strong: 'strong handle',
+  pinned: 'pinned handle',
+  asyncPinned: 'async pinned handle',
+  refCounted: 'ref counted handle',
+  sizedRef: 'sized ref handle',
+  finalizer: 'finalizer root',
+  stack: 'stack',
+};

@@ -10,6 +10,7 @@ import { findPdbFiles } from '../../dump/pdb-files';
 import type { CodeResolver } from '../../runtime/code/code-resolver';
 import { readMethodDebugInfo, readyToRunDebugInfoAddress, type OffsetMapping } from '../../runtime/code/debug-info';
 import type { StackFrame } from '../../runtime/code/stack-walker';
+import { rvaToFileOffset } from '../../runtime/code/method-details';
 import { PortablePdb } from '../../runtime/metadata/portable-pdb';
 import type { Session } from '../session';
 
@@ -64,7 +65,7 @@ function codeViewGuid(session: Session, imageBase: number, mapped: boolean): Uin
   const debugRva = m.readU32(dirs + 6 * 8);
   const debugSize = m.readU32(dirs + 6 * 8 + 4);
   if (debugRva === 0 || debugSize === 0) return undefined;
-  const table = imageBase + (mapped ? debugRva : rvaToOffset(session, imageBase, debugRva));
+  const table = imageBase + (mapped ? debugRva : rvaToFileOffset(session.runtime, imageBase, debugRva));
   for (let i = 0; i < Math.min(debugSize / 28, 16); i++) {
     const entry = table + i * 28;
     if (m.readU32(entry + 12) !== 2) continue;
@@ -73,20 +74,6 @@ function codeViewGuid(session: Session, imageBase: number, mapped: boolean): Uin
     return m.read(data + 4, 16).slice();
   }
   return undefined;
-}
-
-function rvaToOffset(session: Session, base: number, rva: number): number {
-  const m = session.runtime.memory;
-  const pe = base + m.readU32(base + 0x3c);
-  const sections = m.readU16(pe + 6);
-  const first = pe + 24 + m.readU16(pe + 20);
-  for (let i = 0; i < sections && i < 96; i++) {
-    const s = first + i * 40;
-    const va = m.readU32(s + 12);
-    const size = Math.max(m.readU32(s + 8), m.readU32(s + 16));
-    if (va <= rva && rva < va + size) return rva - va + m.readU32(s + 20);
-  }
-  return rva;
 }
 
 /** The IL offset SOS's ConvertNativeToIlOffset finds for `offset`; undefined for no mapping. */

@@ -176,7 +176,8 @@ export function ilAddress(code: CodeResolver, module: number, token: number): nu
   }
 }
 
-function rvaToFileOffset(rt: DotNetRuntime, base: number, rva: number): number {
+/** The file offset of an RVA in a PE image loaded flat (not mapped) at `base`, by its section table. */
+export function rvaToFileOffset(rt: DotNetRuntime, base: number, rva: number): number {
   const m = rt.memory;
   const pe = base + m.readU32(base + 0x3c);
   const sections = m.readU16(pe + 6);

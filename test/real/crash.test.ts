@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CRASH_SCENARIO, getDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
-import { runSosMany } from '../support/sos';
+import { runSosMany, sosLines } from '../support/sos';
 
 const TIMEOUT = 10 * 60_000;
 const COMMANDS = ['pe -nested', 'clrthreads', 'dumpexceptions', 'syncblk'] as const;
 
-function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
-}
+const lines = sosLines;
 
 interface CrashFinding {
   rule: string;

@@ -5,14 +5,12 @@ import { describe, it } from 'node:test';
 import { getDump, STANDARD_DUMPS } from '../support/dumps';
 import { getExternalDumps } from '../support/external-dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
-import { runSosMany } from '../support/sos';
+import { runSosMany, sosLines } from '../support/sos';
 
 const TIMEOUT = 10 * 60_000;
 const COMMANDS = ['parallelstacks', 'pstacks -a'] as const;
 
-function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
-}
+const lines = sosLines;
 
 describe('parallelstacks on real dumps', { timeout: TIMEOUT }, () => {
   for (const entry of STANDARD_DUMPS) {

@@ -5,13 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getDump, STANDARD_DUMPS, type StandardDump } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
-import { runSos, runSosMany } from '../support/sos';
+import { runSos, runSosMany, sosLines } from '../support/sos';
 
 const TIMEOUT = 10 * 60_000;
 
-function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
-}
+const lines = sosLines;
 
 interface TimerJson {
   readonly address: string;

@@ -7,16 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getDump, STANDARD_DUMPS } from '../support/dumps';
 import { runDumpsleuth } from '../support/dumpsleuth';
-import { runSosMany } from '../support/sos';
+import { runSosMany, sosLines } from '../support/sos';
 
 const TIMEOUT = 10 * 60_000;
 
 /** The SOS commands this file compares, run in one dotnet-dump process per dump. */
 const SOS_COMMANDS = ['syncblk', 'syncblk -all', 'dumpexceptions', 'pe -nested', 'threadpool', 'threadpool -wi'] as const;
 
-function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
-}
+const lines = sosLines;
 
 describe('syncblk, dumpexceptions and pe on real dumps', { timeout: TIMEOUT }, () => {
   for (const entry of STANDARD_DUMPS) {

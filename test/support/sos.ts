@@ -92,3 +92,9 @@ function selfContainedRuntimeDir(dumpPath: string): string | undefined {
     return undefined;
   }
 }
+
+/** The non-empty lines of a command's text with trailing blanks removed: the form both SOS's and dumpsleuth's answers
+ * take for a line-for-line comparison. */
+export function sosLines(text: string): string[] {
+  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
+}

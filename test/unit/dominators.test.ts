@@ -2,7 +2,8 @@
 // unreachable from the roots once d is removed; a retained size is what becomes unreachable when the node goes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeDominators, computeRetainedSizes, UNREACHABLE, VIRTUAL_ROOT, type CsrGraph } from '../../src/analysis/dominators';
+import { toCsr } from '../support/csr-graph';
+import { computeDominators, computeRetainedSizes, UNREACHABLE, VIRTUAL_ROOT } from '../../src/analysis/dominators';
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -14,15 +15,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function toCsr(n: number, adj: number[][]): CsrGraph {
-  const offsets = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + adj[i]!.length;
-  const edges = new Uint32Array(offsets[n]!);
-  let k = 0;
-  for (let i = 0; i < n; i++) for (const w of adj[i]!) edges[k++] = w;
-  return { nodeCount: n, offsets, edges };
 }
 
 /** Nodes reachable from roots, skipping `removed`. */

@@ -3,17 +3,9 @@
 // walk count a nested object twice (a node of the dominator's DFS subtree that it does not dominate came between).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeDominators, computeRetainedSizes, type CsrGraph } from '../../src/analysis/dominators';
+import { toCsr } from '../support/csr-graph';
+import { computeDominators, computeRetainedSizes } from '../../src/analysis/dominators';
 import { retainedByTypeId } from '../../src/analysis/retained-by-type';
-
-function toCsr(n: number, adj: number[][]): CsrGraph {
-  const offsets = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + adj[i]!.length;
-  const edges = new Uint32Array(offsets[n]!);
-  let k = 0;
-  for (let i = 0; i < n; i++) for (const w of adj[i]!) edges[k++] = w;
-  return { nodeCount: n, offsets, edges };
-}
 
 function bruteForce(n: number, adj: number[][], roots: number[], sizes: number[], types: number[], typeCount: number): number[] {
   const tree = computeDominators(toCsr(n, adj), roots);

@@ -8,7 +8,9 @@
 //                        event never set; 1 thread (InventoryLock.WaitForInventory) waits for the Lock
 //   Starvation:          the thread pool capped at ProcessorCount workers, each blocked in
 //                        SyncOverAsync.BlockOnResult (Task.Result on a never-completed TaskCompletionSource);
-//                        QueuedWorkCount more work items (SyncOverAsync.QueuedWork) wait in the global queue
+//                        QueuedWorkCount more work items (SyncOverAsync.QueuedWork) wait in the global queue;
+//                        each worker queued local work before blocking, which Task.Wait moved to the
+//                        high-priority global queue (HangPool.cs)
 //   Async:               PendingChainCount chains OrderPipeline.ProcessAsync -> LoadAsync -> await never-completed
 //                        TCS (s_neverReply), plus CompletedChainCount completed twins kept in s_completed
 //   Exceptions:          s_lastFailure: InvalidOperationException("order 42 failed") with an inner
@@ -146,6 +148,7 @@ public static class SyncOverAsync
     public static void BlockOnResult(object? state)
     {
         Interlocked.Increment(ref s_blocked);
+        LocalWork.QueueOnThisWorker();
         Console.WriteLine(FetchRateAsync().Result);
     }
 
@@ -230,9 +233,11 @@ public static class HangScenario
         int workers = Environment.ProcessorCount;
         ThreadPool.SetMinThreads(workers, workers);
         ThreadPool.SetMaxThreads(workers, workers);
+        LocalWork.s_workers = workers;
         for (int i = 0; i < workers; i++)
             ThreadPool.UnsafeQueueUserWorkItem(SyncOverAsync.BlockOnResult, null);
         SpinWait.SpinUntil(() => Volatile.Read(ref SyncOverAsync.s_blocked) == workers, 30_000);
+        SpinWait.SpinUntil(() => Volatile.Read(ref LocalWork.s_queued) == workers, 30_000);
         for (int i = 0; i < QueuedWorkCount; i++)
             ThreadPool.UnsafeQueueUserWorkItem(SyncOverAsync.QueuedWork, null);
 

@@ -15,6 +15,7 @@
 //   leak-controls [name] the no-leak twins of all leak-* scenarios (or of one)
 //   grow / grow-churn    dumped twice: a registry and an event that grow between the dumps / the twin that only churns
 //   hang                 a deadlock, held Monitor/Lock, starved thread pool, pending async chains (Hang.cs)
+//   hang-pool            every pool worker blocked with work left in its local queue (HangPool.cs)
 //   crash                dies of an unhandled exception with an inner one (Crash.cs; dumped by the runtime itself)
 //
 // Protocol: the scenario builds its graph, the program forces full collections, prints
@@ -79,6 +80,7 @@ internal static class Program
             case "hang":
                 Hangs.HangScenario.Run(rest);
                 break;
+            case "hang-pool": Hangs.HangPoolScenario.Run(rest); break;
             case "crash": // never returns: the unhandled exception ends the process
                 Crashes.CrashScenario.Run(rest);
                 break;

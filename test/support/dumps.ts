@@ -37,6 +37,9 @@ export const STANDARD_DUMPS: readonly StandardDump[] = [
   // Hangs (test/debuggees/Hang.cs): one process holds every hang shape; a heap dump and a full server-GC one.
   { scenario: 'hang', args: [], dumpType: 'heap', serverGc: false },
   { scenario: 'hang', args: [], dumpType: 'full', serverGc: true },
+  // Every pool worker blocked with work in its local queue (test/debuggees/HangPool.cs): threadpool -wi's local queues.
+  { scenario: 'hang-pool', args: [], dumpType: 'heap', serverGc: false },
+  { scenario: 'hang-pool', args: [], dumpType: 'full', serverGc: true },
 ];
 
 /** The scenario that dies of an unhandled exception (test/debuggees/Crash.cs); not in STANDARD_DUMPS, whose

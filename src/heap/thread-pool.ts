@@ -68,3 +68,34 @@ export function readConcurrentQueue(objects: ObjectReader, queue: number, out: n
     segment = readRefPath(objects, segment, ['_nextSegment']);
   }
 }
+
+/** SOS reads at most this many slots of a local queue's array (a bound against a corrupt length). */
+const MAX_LOCAL_SLOTS = 8192;
+
+/** The work items of a worker's local queue (`ThreadPoolWorkQueue+WorkStealingQueue` at `address`): the non-null
+ * slots of its `m_array` in index order, as SOS's `threadpool -wi` lists them (pops and steals null the slot they
+ * take, so a non-null slot is a queued item). @throws LayoutCheckError when `m_array` is missing or not an array. */
+export function readWorkStealingQueue(objects: ObjectReader, address: number): number[] {
+  const arrayAddress = readRefPath(objects, address, ['m_array']);
+  if (arrayAddress === 0) return [];
+  const array = objects.readArray(objects.readObject(arrayAddress, false));
+  if (array.elementIsValueType) throw new LayoutCheckError(`WorkStealingQueue 0x${address.toString(16)}: m_array is not an object array`);
+  const items: number[] = [];
+  const n = Math.min(MAX_LOCAL_SLOTS, array.length);
+  for (let i = 0; i < n; i++) {
+    const item = objects.memory.readPointer(array.dataAddress + i * array.componentSize);
+    if (item !== 0) items.push(item);
+  }
+  return items;
+}
+
+/** The `_assignableWorkItems` queue of a `ThreadPoolWorkQueue` (the Windows thread pool's; absent on other
+ * builds), 0 when the type has no such field or it is null. */
+export function readAssignableWorkItemsQueue(objects: ObjectReader, address: number): number {
+  try {
+    return readRefPath(objects, address, ['_assignableWorkItems']);
+  } catch (error) {
+    if (error instanceof LayoutCheckError) return 0;
+    throw error;
+  }
+}

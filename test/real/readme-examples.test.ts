@@ -48,6 +48,7 @@ function words(line: string): string[] {
 const DUMP_FOR: Record<string, () => Promise<string>> = {
   'hang.dmp': async () => (await getDump('hang', { dumpType: 'heap', serverGc: false })).dumpPath,
   'crash.dmp': async () => (await getDump('crash')).dumpPath,
+  'hang-pool.dmp': async () => (await getDump('hang-pool', { dumpType: 'heap', serverGc: false })).dumpPath,
   'win-seed-apm-full.dmp': async () => (await getWindowsDump('seed-apm')).dumpPath,
 };
 

@@ -285,9 +285,9 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     sos: 'dumpexceptions (dotnet-dump)',
   },
   threadpool: {
-    options: [['-wi', 'also list the work items queued in the global queue']],
+    options: [['-wi', "also list the queued work items: the global queues' and each worker's local queue's (SOS labels them all [Global]; --json says which queue and the method each will run)"]],
     examples: ['threadpool', 'tp -wi'],
-    sos: 'threadpool (portable thread pool: worker counts and limits; -wi lists the queue)',
+    sos: 'threadpool (portable thread pool: worker counts and limits; -wi lists the global and local queues)',
   },
 };
 

@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Only the interactive-speed rows (issue 16): single-object commands, info, clrthreads, dumpheap -stat and the floor. */
   readonly interactive: boolean;
+  /** Only the hang rows (issue 12): dumpasync and parallelstacks against dotnet-dump, answers checked equal. */
+  readonly hangs?: boolean;
   /** The type whose objects the object commands read (for a --dump that is not a bench scenario's). */
   readonly commonType?: string;
   readonly help: boolean;
@@ -40,6 +42,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [--scenario many|large] [--o
   --interactive only the interactive-speed rows: single-object commands (dumpobj, dumpmt, dumparray, dumpdelegate,
                 ip2md, dumpmd), info, clrthreads and dumpheap -stat against dotnet-dump, and the floor (Node start-up,
                 reading the heap's bytes); with --profile, profiles dumpobj instead of dumpheap -stat
+  --hangs      only the hang rows: dumpasync and parallelstacks against dotnet-dump (outputs checked equal line for
+                line) and the Node start-up floor, on the scenario's dump or --dump
   --common-type T  the type whose objects dumpobj and gcroot read (default: the scenario's; needed with a --dump of
                 another program, e.g. System.String)`;
 
@@ -54,6 +58,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   let profile = false;
   let interactive = false;
   let commonType: string | undefined;
+  let hangs = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -90,6 +95,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       case '--interactive':
         interactive = true;
         break;
+      case '--hangs':
+        hangs = true;
+        break;
       case '--common-type':
         commonType = value();
         break;
@@ -101,7 +109,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}`);
     }
   }
-  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : scenario === 'linked' ? 6_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, interactive, ...(commonType !== undefined ? { commonType } : {}), help };
+  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : scenario === 'linked' ? 6_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, interactive, ...(hangs ? { hangs } : {}), ...(commonType !== undefined ? { commonType } : {}), help };
 }
 
 function positiveInteger(option: string, text: string): number {

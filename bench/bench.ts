@@ -96,7 +96,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const jsonWarnings = (JSON.parse(jsonRun.stdout) as { warnings?: unknown[] }).warnings ?? [];
   const scenarioTypes = SCENARIO_TYPES[options.scenario];
   const types = { rare: scenarioTypes.rare, common: options.commonType ?? scenarioTypes.common };
-  const targets = options.interactive ? [] : await pickObjects(cli, dumpPath, types.common, options.gcroots);
+  const targets = options.interactive || options.hangs === true ? [] : await pickObjects(cli, dumpPath, types.common, options.gcroots);
   let threadsReference: ThreadsAnswer | undefined;
   const agreement = new Set<string>();
 
@@ -301,7 +301,10 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       const agree = (tool: string, stdout: string) => {
         answers.set(tool, stdout.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !l.startsWith('Loading core dump:') && !l.startsWith('Current symbol store')).join('\n'));
         const [a, b] = [...answers.values()];
-        if (a !== undefined && b !== undefined && a !== b) throw new AnswerMismatchError(`dumpsleuth ${command} and dotnet-dump ${command}`, ['the outputs differ']);
+        if (a !== undefined && b !== undefined) {
+          if (a !== b) throw new AnswerMismatchError(`dumpsleuth ${command} and dotnet-dump ${command}`, firstDifference(a, b));
+          agreement.add(`dotnet-dump ${command}: the same ${a.split('\n').length} lines as dumpsleuth ${command}${hangSummary(command, a)}`);
+        }
       };
       return [
         {
@@ -336,6 +339,12 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     },
     ...indexCases(cli, dumpPath, targets[0]!),
   ];
+
+  if (options.hangs === true) {
+    // Issue 12's rows only: the async chains and the merged stacks, and the Node start-up floor.
+    const keep = new Set(['dumpsleuth-dumpasync', 'dotnet-dump-dumpasync', 'dumpsleuth-parallelstacks', 'dotnet-dump-parallelstacks', 'node-startup']);
+    cases.splice(0, cases.length, ...cases.filter((c) => keep.has(c.id)));
+  }
 
   if (options.interactive) {
     // Issue 16's rows only: the heap-sized questions (gcroot, -live, dominators, analyze) and ClrMD are left out.
@@ -477,7 +486,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const startup = medianOf('node-startup');
   const heapReadMs = (heapReference.totalSize / readBytes) * readMedian;
   const notes = [
-    `dumpsleuth dumpheap -stat takes ${(reference.heap / readMedian).toFixed(2)}× the warm read of the whole dump file (${(reference.heap / heapReadMs).toFixed(2)}× the time to read just the heap's ${(heapReference.totalSize / 2 ** 20).toFixed(0)} MiB of objects at that rate; ${((reference.heap - startup) / heapReadMs).toFixed(2)}× after subtracting Node start-up).`,
+    // (No dumpheap -stat row with --hangs.)
+    ...(Number.isNaN(reference.heap) ? [] : [`dumpsleuth dumpheap -stat takes ${(reference.heap / readMedian).toFixed(2)}× the warm read of the whole dump file (${(reference.heap / heapReadMs).toFixed(2)}× the time to read just the heap's ${(heapReference.totalSize / 2 ** 20).toFixed(0)} MiB of objects at that rate; ${((reference.heap - startup) / heapReadMs).toFixed(2)}× after subtracting Node start-up).`]),
     'The read baseline is warm: the dump is in the page cache (dropping it needs root), so it measures kernel copy bandwidth, not the disk.',
     `dotnet-dump runs as \`dotnet ${dotnetDump.assemblyPath} analyze <dump> -c "setsymbolserver --disable" -c "<command>" -c exit\`, as the installed command does; \`dotnet tool run dotnet-dump\` would add the SDK's start-up to its time.`,
     'The ClrMD oracle (test/oracles/clrmd) is a straightforward EnumerateObjects loop with the DAC, not a tuned tool; it is a second reference.',
@@ -489,7 +499,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     );
   }
   notes.push(...notesFromChecks);
-  if (!options.interactive) {
+  if (!options.interactive && options.hangs !== true) {
     notes.push(
       `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,
       'dominators/analyze have no SOS or ClrMD equivalent (neither computes dominators): absolute time and peak bytes per object only; analyze includes every leak rule (the rules engineers\' code), dominators only the graph, roots, dominator tree and retained sizes.',
@@ -532,7 +542,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const outPath = path.join(outDir, `bench-${report.date.replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nJSON: ${outPath}\n`);
-  if (!options.interactive) {
+  if (!options.interactive && options.hangs !== true) {
     const dead = await benchDeadThreadsGcroot(cli, options.repeat);
     process.stdout.write(`\n${formatDeadThreadsGcroot(dead)}\n`);
     const diffLarge = await benchDiffLarge(cli, options.repeat, options.timeoutSeconds, log);
@@ -679,4 +689,24 @@ if (require.main === module) {
       process.exitCode = 1;
     },
   );
+}
+
+/** The first line where two outputs differ, both sides shown (for a mismatch report). */
+function firstDifference(a: string, b: string): string[] {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return [`line ${i + 1}: dumpsleuth ${JSON.stringify(x[i] ?? '(end)')}`, `line ${i + 1}: dotnet-dump ${JSON.stringify(y[i] ?? '(end)')}`];
+  }
+  return ['the outputs differ'];
+}
+
+/** What an agreed hang answer holds: dumpasync's state machines, parallelstacks' threads. */
+function hangSummary(command: 'dumpasync' | 'parallelstacks', text: string): string {
+  if (command === 'dumpasync') {
+    const boxes = text.split('\n').filter((l) => /^\s*[0-9a-f]{16} [0-9a-f]{16} \(/.test(l)).length;
+    return ` (${boxes} task/state machine rows in ${(text.match(/^STACK \d+$/gm) ?? []).length} stacks)`;
+  }
+  const threads = new Set([...text.matchAll(/^\s*~~~~ (.+)$/gm)].flatMap((m) => m[1]!.split(',').map((t) => t.trim())));
+  return ` (${threads.size} thread ids on the ~~~~ lines)`;
 }

@@ -198,6 +198,27 @@ export class FieldTypeResolver {
     return info;
   }
 
+  /** The MethodTable of field `fd`'s type as declared in the exact (instantiated) class `exactMT` of the field's
+   * enclosing type: a field typed by a type parameter (`Task<T>.m_result`) resolves to the instantiation's argument
+   * (System.String in `Task<String>`), as ClrMD reports it, where `fieldType` gives the shared code's
+   * System.__Canon. 0 when not loaded. @throws as fieldType. */
+  fieldTypeIn(fd: FieldDescInfo, exactMT: number): number {
+    const shared = this.fieldType(fd);
+    if (exactMT === fd.enclosingMT) return shared.mt;
+    const enclosing = this.mts.read(fd.enclosingMT);
+    const md = this.metadataOf(enclosing.module);
+    if (md instanceof Error) throw md;
+    const sig = stripModifiers(md.metadata.getFieldSignature(fd.token));
+    if (sig.kind !== 'var' && sig.kind !== 'genericinst' && sig.kind !== 'szarray') return shared.mt;
+    try {
+      const handle = this.handleOfSig(enclosing.module, md.metadata, sig, this.mts.instantiation(this.mts.read(exactMT)), 0);
+      return handle % 4 === 0 ? handle : shared.mt;
+    } catch (e) {
+      if (!(e instanceof DumpsleuthError)) throw e;
+      return shared.mt;
+    }
+  }
+
   /** The type handle a signature denotes in `module`, 0 when the runtime has not loaded it. */
   handleOfSig(module: number, md: EcmaMetadata, sig: TypeSig, typeArgs: readonly number[], depth: number): number {
     if (depth > MAX_SIG_DEPTH) return 0;

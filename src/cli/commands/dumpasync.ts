@@ -3,7 +3,8 @@
  * the task nothing continues to (often the awaited TaskCompletionSource's task) through the state machine boxes
  * that continue from it, each box with its await state and state machine type; `--coalesce` groups identical
  * chains into one tree with counts, `--stats` counts frames. Filters: `--address`, `--methodtable`, `--type`;
- * `--tasks` also shows chains of plain tasks, `--completed` also completed tasks.
+ * `--tasks` also shows chains of plain tasks, `--completed` also completed tasks, `--fields` each frame's state
+ * machine fields (async-fields.ts).
  */
 import { AsyncObjectReader, collectAsyncObjects, TASK_STATE_COMPLETED_MASK, type AsyncObject } from '../../heap/async-objects';
 import { forEachObject } from '../../heap/heap-walker';
@@ -13,6 +14,7 @@ import { parseArgs, addressArg } from '../args';
 import type { Command } from '../command';
 import { hexJson } from '../format';
 import type { Session } from '../session';
+import { renderAsyncFields } from './async-fields';
 import { classFieldRows } from './dumpclass';
 import { objectReaderOf } from './object-text';
 
@@ -86,7 +88,8 @@ function completionSentinel(session: Session, reader: AsyncObjectReader): number
   }
 }
 
-/** dotnet-dump's TryGetMethodFromDelegate: `_methodPtr` inside method code, else `_methodPtrAux`. */
+/** dotnet-dump's TryGetMethodFromDelegate: `_methodPtr`, else `_methodPtrAux`, each resolved as ClrMD resolves an
+ * instruction pointer (method code, or a precode stub: a static method that never ran is reached through one). */
 function delegateMethod(session: Session, reader: AsyncObjectReader, delegate: number): number {
   const mt = reader.mtOf(delegate);
   const ptr = reader.field(delegate, mt, false, '_methodPtr');
@@ -96,10 +99,11 @@ function delegateMethod(session: Session, reader: AsyncObjectReader, delegate: n
   const code = codeResolverOf(session);
   const methodPtr = m.readPointer(ptr.address);
   if (methodPtr === 0) return 0;
-  const block = code.methodOfIP(methodPtr);
-  if (block) return block.methodDesc;
+  const direct = code.resolveEntryPoint(methodPtr);
+  if (direct.kind !== 'none') return direct.methodDesc;
   const auxPtr = m.readPointer(aux.address);
-  return auxPtr !== 0 ? (code.methodOfIP(auxPtr)?.methodDesc ?? 0) : 0;
+  const viaAux = code.resolveEntryPoint(auxPtr);
+  return viaAux.kind !== 'none' ? viaAux.methodDesc : 0;
 }
 
 const x16 = (n: number) => n.toString(16).padStart(16, '0');
@@ -128,7 +132,7 @@ export const dumpasyncCommand: Command = {
   name: 'dumpasync',
   aliases: [],
   summary: 'Async "stacks" on the heap: each pending chain of tasks and async state machines, from what it awaits to the root',
-  usage: 'dumpasync [--coalesce | --stats] [--address <addr>] [--methodtable <mt>] [--type <name part>] [--tasks] [--completed]',
+  usage: 'dumpasync [--coalesce | --stats] [--address <addr>] [--methodtable <mt>] [--type <name part>] [--tasks] [--completed] [--fields]',
   help: {
     options: [
       ['--coalesce', 'group chains (and parts of chains) that are the same, with counts'],
@@ -138,12 +142,13 @@ export const dumpasyncCommand: Command = {
       ['--type <text>', 'only chains that include an object whose type name contains the text'],
       ['-t, --tasks', 'also chains made only of plain tasks (no async state machine)'],
       ['-c, --completed', 'also completed tasks'],
+      ['-f, --fields', "each frame's fields: the state machine's (or the task's), with address, type and value"],
     ],
-    examples: ['dumpasync', 'dumpasync --coalesce', 'dumpasync --type LoadAsync', 'dumpasync --stats'],
-    sos: 'dumpasync (dotnet-dump; --fields is not supported)',
+    examples: ['dumpasync', 'dumpasync --coalesce', 'dumpasync --type LoadAsync', 'dumpasync --stats', 'dumpasync --type LoadAsync --fields'],
+    sos: 'dumpasync (dotnet-dump)',
   },
   run(session: Session, args: readonly string[]) {
-    const opts = parseArgs('dumpasync', args, ['tasks', 't', 'completed', 'c', 'stats', 'coalesce'], ['address', 'addr', 'methodtable', 'mt', 'type']);
+    const opts = parseArgs('dumpasync', args, ['tasks', 't', 'completed', 'c', 'stats', 'coalesce', 'fields', 'f'], ['address', 'addr', 'methodtable', 'mt', 'type']);
     if (opts.positional.length) throw new UsageError(`dumpasync: unexpected argument "${opts.positional[0]}"`);
     const addressText = opts.values.get('address') ?? opts.values.get('addr');
     const mtText = opts.values.get('methodtable') ?? opts.values.get('mt');
@@ -160,7 +165,7 @@ export const dumpasyncCommand: Command = {
     if (opts.flags.has('stats')) return renderStats(heap, options, include);
     const tops = [...heap.objects.values()].filter((o) => o.topLevel && shouldIncludeStack(heap, o, options, include));
     if (opts.flags.has('coalesce')) return renderCoalesced(heap, tops);
-    return renderStacks(session, heap, tops);
+    return renderStacks(session, heap, tops, opts.flags.has('fields') || opts.flags.has('f'));
   },
 };
 
@@ -211,7 +216,7 @@ function frameText(heap: AsyncHeap, obj: AsyncObject): string {
   return `${obj.isStateMachine ? `(${obj.awaitState})` : `(${describeTaskFlags(obj.stateFlags)})`} ${heap.describe(obj.address)}`;
 }
 
-function renderStacks(session: Session, heap: AsyncHeap, tops: readonly AsyncObject[]) {
+function renderStacks(session: Session, heap: AsyncHeap, tops: readonly AsyncObject[], withFields: boolean) {
   const lines: string[] = [];
   const json: unknown[] = [];
   let stackId = 1;
@@ -236,7 +241,18 @@ function renderStacks(session: Session, heap: AsyncHeap, tops: readonly AsyncObj
       if (printed.has(obj.address)) continue;
       printed.add(obj.address);
       lines.push(`${tabs(d)}${x16(obj.address)} ${x16(obj.mt)} ${frameText(heap, obj)}`);
-      frames.push({ depth: d, address: hexJson(obj.address), methodTable: hexJson(obj.mt), stateMachine: obj.isStateMachine, awaitState: obj.isStateMachine ? obj.awaitState : null, stateFlags: obj.stateFlags, type: heap.describe(obj.address) });
+      const fields = withFields ? renderAsyncFields(session, obj.stateMachine ?? { address: obj.address, mt: obj.mt, isValueType: false }, d) : undefined;
+      if (fields) lines.push(...fields.lines);
+      frames.push({
+        depth: d,
+        address: hexJson(obj.address),
+        methodTable: hexJson(obj.mt),
+        stateMachine: obj.isStateMachine,
+        awaitState: obj.isStateMachine ? obj.awaitState : null,
+        stateFlags: obj.stateFlags,
+        type: heap.describe(obj.address),
+        ...(fields ? { fields: fields.json } : {}),
+      });
       for (const c of obj.continuations) {
         const next = heap.objects.get(c);
         if (next) stack.push({ obj: next, depth: d + 1 });

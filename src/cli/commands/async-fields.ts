@@ -1,0 +1,144 @@
+/**
+ * `dumpasync --fields`: the instance fields of each frame's state machine (or of the task itself), in the layout of
+ * dotnet-dump's DumpAsyncCommand.RenderFields: Address (the referenced object for a reference field, else where the
+ * field lives), the declared type's MethodTable and name (cut to its last 32 characters), the value, the name.
+ */
+import type { FieldRow, FieldValue } from '../../heap/object-reader';
+import { ElementType } from '../../runtime/metadata/signature-decoder';
+import { hexJson } from '../format';
+import type { Session } from '../session';
+import { objectReaderOf } from './object-text';
+
+const POINTER = 8;
+const x16 = (n: number) => n.toString(16).padStart(16, '0');
+
+/** What --fields lists: an object, or a struct embedded in one (a release build's state machine in its box). */
+export interface FieldsTarget {
+  readonly address: number;
+  readonly mt: number;
+  readonly isValueType: boolean;
+}
+
+/** One rendered field (the JSON of `dumpasync --fields`). */
+export interface AsyncFieldJson {
+  readonly name: string;
+  readonly type: string;
+  readonly methodTable: string;
+  readonly address: string;
+  readonly value: string;
+}
+
+/** dotnet-dump's Truncate: a longer text keeps its last `max - 3` characters after "...". */
+function truncate(text: string, max: number): string {
+  return text.length > max ? `...${text.slice(text.length - max + 3)}` : text;
+}
+
+/** The header and one line per instance field of `target`, indented as dotnet-dump indents a frame at `depth`. */
+export function renderAsyncFields(session: Session, target: FieldsTarget, depth: number): { lines: string[]; json: AsyncFieldJson[] } {
+  const objects = objectReaderOf(session);
+  const info = objects.tryReadMethodTable(target.mt);
+  if (!info) return { lines: [], json: [] };
+  const tab = ' '.repeat((depth + 4) * 2);
+  const lines = [`${tab}${'Address'.padStart(16)} ${'MT'.padStart(16)} ${'Type'.padEnd(32)} ${'Value'.padStart(16)} Name`];
+  const json: AsyncFieldJson[] = [];
+  // Each class of the parent chain, exact (Task<String>, then Task), to resolve fields typed by its type parameters.
+  const exactOf = new Map(objects.fieldDescs.hierarchy(info).flatMap((c) => c.fields.map((fd) => [fd.address, c.mt] as const)));
+  for (const row of objects.fieldRows(info, target.address, target.isValueType)) {
+    if (row.fd.isStatic) continue;
+    const exact = exactOf.get(row.fd.address);
+    const mt = exact === undefined ? row.type.mt : objects.fieldTypes.fieldTypeIn(row.fd, exact);
+    const isRef = row.value.kind === 'reference';
+    // ClrMD names a reference field's type it cannot load "Object" (MethodTable 0); a struct it cannot load has no type
+    // and its row is left out.
+    if (mt === 0 && !isRef && row.value.kind === 'valuetype') continue;
+    const typeName = mt !== 0 ? session.names.clrmdName(mt) : isRef ? 'Object' : primitiveName(row.fd.elementType);
+    const address = isRef ? (row.value as { value: number }).value : row.address;
+    const value = display(session, row, target.isValueType);
+    lines.push(`${tab}${x16(address)} ${x16(mt)} ${truncate(typeName, 32).padEnd(32)} ${truncate(value, 16).padStart(16)} ${row.name}`);
+    json.push({ name: row.name, type: typeName, methodTable: hexJson(mt), address: hexJson(address), value });
+  }
+  return { lines, json };
+}
+
+/** dotnet-dump's GetDisplay: the value by the field's element type. */
+function display(session: Session, row: FieldRow, inValueType: boolean): string {
+  const v: FieldValue = row.value;
+  switch (v.kind) {
+    case 'bool':
+      return v.value ? 'true' : 'false';
+    case 'char':
+      return v.value >= 32 && v.value < 127 ? `'${String.fromCharCode(v.value)}'` : `'\\u${v.value.toString(16).toUpperCase().padStart(4, '0')}'`;
+    case 'int':
+      return v.value.toString();
+    case 'float':
+      return dotnetFloat(v.value, v.elementType === ElementType.R4);
+    case 'pointer':
+      return v.value.toString(16).padStart(16, '0');
+    case 'valuetype':
+      // ClrMD's field.GetAddress(obj) without `interior`: an object's data address, so a field of a struct is shown
+      // one pointer past where it lives.
+      return x16(row.address + (inValueType ? POINTER : 0));
+    case 'reference': {
+      if (v.value === 0) return 'null';
+      // ClrMD takes a string field's element type from its type: the text, quoted (and cut from the left).
+      if (row.type.sigElementType === ElementType.String) return `"${objectReaderOf(session).readString(v.value)}"`;
+      if (row.type.sigElementType === ElementType.SzArray) {
+        const objects = objectReaderOf(session);
+        const array = objects.readArray(objects.readObject(v.value, false));
+        const component = array.elementHandle !== 0 && array.elementHandle % 4 === 0 ? session.names.clrmdName(array.elementHandle) : 'unknown';
+        return `${component}[${array.length}]`;
+      }
+      return x16(v.value);
+    }
+    default:
+      return '(unknown)';
+  }
+}
+
+function primitiveName(et: number): string {
+  const names: Record<number, string> = {
+    [ElementType.Boolean]: 'System.Boolean',
+    [ElementType.Char]: 'System.Char',
+    [ElementType.I1]: 'System.SByte',
+    [ElementType.U1]: 'System.Byte',
+    [ElementType.I2]: 'System.Int16',
+    [ElementType.U2]: 'System.UInt16',
+    [ElementType.I4]: 'System.Int32',
+    [ElementType.U4]: 'System.UInt32',
+    [ElementType.I8]: 'System.Int64',
+    [ElementType.U8]: 'System.UInt64',
+    [ElementType.R4]: 'System.Single',
+    [ElementType.R8]: 'System.Double',
+    [ElementType.I]: 'System.IntPtr',
+    [ElementType.U]: 'System.UIntPtr',
+  };
+  return names[et] ?? 'Object';
+}
+
+/** .NET's default (shortest round-trip) text of a float or double: scientific notation from 1E+15 up and below 1E-05. */
+export function dotnetFloat(value: number, single: boolean): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '∞';
+  if (value === -Infinity) return '-∞';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  let digits = '';
+  if (single) {
+    for (let p = 1; p <= 9; p++) {
+      const s = value.toPrecision(p);
+      if (Math.fround(Number(s)) === value) {
+        digits = s;
+        break;
+      }
+    }
+  } else {
+    digits = String(value);
+  }
+  const n = Number(digits);
+  const exp = Math.floor(Math.log10(Math.abs(n)));
+  if (exp >= 15 || exp < -5) {
+    const [mantissa, e] = n.toExponential().split('e');
+    const power = Number(e);
+    return `${mantissa!.toUpperCase()}E${power < 0 ? '-' : '+'}${String(Math.abs(power)).padStart(2, '0')}`;
+  }
+  return String(n);
+}

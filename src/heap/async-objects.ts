@@ -64,23 +64,33 @@ export class AsyncObjectReader {
     private readonly nameOf: (mt: number) => string,
   ) {}
 
-  /** True when `mt` is System.Threading.Tasks.Task or derives from it. */
+  /** True when `mt` is System.Threading.Tasks.Task or derives from it. Decided once per MethodTable of the chain
+   * (every ancestor visited is remembered too), naming only non-generic types: Task is not generic, and naming a
+   * generic instantiation is the costly part of a heap-wide scan. */
   isTask(mt: number): boolean {
-    let known = this.isTaskCache.get(mt);
-    if (known === undefined) {
-      known = false;
-      let cur: MethodTableInfo | undefined = this.objects.tryReadMethodTable(mt);
-      for (let depth = 0; cur && depth < 64; depth++) {
-        if (this.nameOf(cur.address) === 'System.Threading.Tasks.Task') {
-          known = true;
-          this.taskMethodTable = cur.address;
-          break;
-        }
-        cur = cur.parent !== 0 ? this.objects.tryReadMethodTable(cur.parent) : undefined;
+    const known = this.isTaskCache.get(mt);
+    if (known !== undefined) return known;
+    const chain: number[] = [];
+    let result = false;
+    let taskAt = -1;
+    let cur: MethodTableInfo | undefined = this.objects.tryReadMethodTable(mt);
+    for (let depth = 0; cur && depth < 64; depth++) {
+      const cached = this.isTaskCache.get(cur.address);
+      if (cached !== undefined) {
+        result = cached;
+        break;
       }
-      this.isTaskCache.set(mt, known);
+      chain.push(cur.address);
+      if (!cur.hasInstantiation && this.nameOf(cur.address) === 'System.Threading.Tasks.Task') {
+        this.taskMethodTable = cur.address;
+        taskAt = chain.length - 1;
+        break;
+      }
+      cur = cur.parent !== 0 ? this.objects.tryReadMethodTable(cur.parent) : undefined;
     }
-    return known;
+    // Task and everything below it in the chain are tasks; a chain that ended elsewhere shares its end's answer.
+    for (let i = 0; i < chain.length; i++) this.isTaskCache.set(chain[i]!, taskAt >= 0 ? i <= taskAt : result);
+    return this.isTaskCache.get(mt) ?? false;
   }
 
   /** Decodes one task object; undefined when it lacks `m_stateFlags` (dotnet-dump skips such objects). */

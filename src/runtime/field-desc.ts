@@ -219,6 +219,28 @@ export class FieldTypeResolver {
     }
   }
 
+  /** For a field declared as a generic instantiation (`IList<T>`, `Nullable<X>`): the MethodTable of the generic
+   * type definition as ClrMD finds it from the signature's token (the declaring module's TypeDef or TypeRef map;
+   * ClrMD names it `IList<T1>`), 0 when the field is not so declared or the map has no entry. @throws as fieldType. */
+  openGenericFieldType(fd: FieldDescInfo): number {
+    const enclosing = this.mts.read(fd.enclosingMT);
+    const md = this.metadataOf(enclosing.module);
+    if (md instanceof Error) throw md;
+    const sig = stripModifiers(md.metadata.getFieldSignature(fd.token));
+    if (sig.kind !== 'genericinst') return 0;
+    const table = sig.token >>> 24 === TableId.TypeRef ? 'TypeRefToMethodTableMap' : sig.token >>> 24 === 0x02 ? 'TypeDefToMethodTableMap' : undefined;
+    return table === undefined ? 0 : this.modules.lookupMapElement(enclosing.module, table, sig.token);
+  }
+
+  /** The metadata name (`Namespace.Outer`1+Inner`) of the TypeDef a MethodTable was loaded from.
+   * @throws as fieldType. */
+  typeDefName(mt: number): string {
+    const info = this.mts.read(mt);
+    const md = this.metadataOf(info.module);
+    if (md instanceof Error) throw md;
+    return md.metadata.getTypeDefFullName(info.typeDefToken);
+  }
+
   /** The type handle a signature denotes in `module`, 0 when the runtime has not loaded it. */
   handleOfSig(module: number, md: EcmaMetadata, sig: TypeSig, typeArgs: readonly number[], depth: number): number {
     if (depth > MAX_SIG_DEPTH) return 0;

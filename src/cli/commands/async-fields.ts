@@ -46,18 +46,47 @@ export function renderAsyncFields(session: Session, target: FieldsTarget, depth:
   for (const row of objects.fieldRows(info, target.address, target.isValueType)) {
     if (row.fd.isStatic) continue;
     const exact = exactOf.get(row.fd.address);
-    const mt = exact === undefined ? row.type.mt : objects.fieldTypes.fieldTypeIn(row.fd, exact);
+    const mt = fieldTypeMT(session, row, exact);
     const isRef = row.value.kind === 'reference';
     // ClrMD names a reference field's type it cannot load "Object" (MethodTable 0); a struct it cannot load has no type
     // and its row is left out.
     if (mt === 0 && !isRef && row.value.kind === 'valuetype') continue;
-    const typeName = mt !== 0 ? session.names.clrmdName(mt) : isRef ? 'Object' : primitiveName(row.fd.elementType);
+    const typeName = mt !== 0 ? typeNameOf(session, mt) : isRef ? 'Object' : primitiveName(row.fd.elementType);
     const address = isRef ? (row.value as { value: number }).value : row.address;
     const value = display(session, row, target.isValueType);
     lines.push(`${tab}${x16(address)} ${x16(mt)} ${truncate(typeName, 32).padEnd(32)} ${truncate(value, 16).padStart(16)} ${row.name}`);
     json.push({ name: row.name, type: typeName, methodTable: hexJson(mt), address: hexJson(address), value });
   }
   return { lines, json };
+}
+
+/**
+ * The field's type as ClrMD reports it (fitted to dotnet-dump on the hang and external dumps): a field of a generic
+ * class declared as a generic instantiation is the open generic type (`IHttpApplication<T1>`, `Nullable<T1>`); a
+ * field the runtime's lookup types as System.__Canon takes the exact class's argument (`Task<String>.m_result` is a
+ * String); any other field has the type the runtime's field lookup gives (as `dumpobj`).
+ */
+function fieldTypeMT(session: Session, row: FieldRow, exact: number | undefined): number {
+  if (exact === undefined) return row.type.mt;
+  const objects = objectReaderOf(session);
+  if (row.type.sigElementType === ElementType.GenericInst && objects.tryReadMethodTable(exact)?.hasInstantiation === true) {
+    const open = objects.fieldTypes.openGenericFieldType(row.fd);
+    if (open !== 0) return open;
+  }
+  // The shared code's System.__Canon is the one type ClrMD does not take from the runtime's field lookup.
+  return row.type.mt !== 0 && session.names.clrmdName(row.type.mt) === 'System.__Canon' ? objects.fieldTypes.fieldTypeIn(row.fd, exact) : row.type.mt;
+}
+
+/** ClrMD's name of a type: an open generic type definition as its metadata name with the innermost type's
+ * parameters numbered (`IHttpApplication<T1>`; `Dispatcher`1+<>c__DisplayClass10_0` keeps the outer arity). */
+function typeNameOf(session: Session, mt: number): string {
+  const objects = objectReaderOf(session);
+  if (objects.tryReadMethodTable(mt)?.isGenericTypeDefinition !== true) return session.names.clrmdName(mt);
+  const name = objects.fieldTypes.typeDefName(mt);
+  const m = /`(\d+)$/.exec(name);
+  if (!m) return name;
+  const arity = Number(m[1]);
+  return `${name.slice(0, m.index)}<${Array.from({ length: arity }, (_, i) => `T${i + 1}`).join(', ')}>`;
 }
 
 /** dotnet-dump's GetDisplay: the value by the field's element type. */
@@ -79,10 +108,12 @@ function display(session: Session, row: FieldRow, inValueType: boolean): string 
       // one pointer past where it lives.
       return x16(row.address + (inValueType ? POINTER : 0));
     case 'reference': {
+      // ClrMD refines a reference field's element type from the type the runtime's lookup gives: a string shows its
+      // text quoted (a null one as ""), an array its element type and length.
+      const declared = row.type.mt !== 0 ? objectReaderOf(session).tryReadMethodTable(row.type.mt) : undefined;
+      if (declared?.isString === true) return `"${v.value === 0 ? '' : objectReaderOf(session).readString(v.value)}"`;
       if (v.value === 0) return 'null';
-      // ClrMD takes a string field's element type from its type: the text, quoted (and cut from the left).
-      if (row.type.sigElementType === ElementType.String) return `"${objectReaderOf(session).readString(v.value)}"`;
-      if (row.type.sigElementType === ElementType.SzArray) {
+      if (declared?.isSzArray === true) {
         const objects = objectReaderOf(session);
         const array = objects.readArray(objects.readObject(v.value, false));
         const component = array.elementHandle !== 0 && array.elementHandle % 4 === 0 ? session.names.clrmdName(array.elementHandle) : 'unknown';

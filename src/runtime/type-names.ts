@@ -102,7 +102,9 @@ export class TypeNameResolver {
       }
       where = path || `module 0x${moduleAddress.toString(16)}`;
       this.problemKeys.set(moduleAddress, where);
-      if (!this.problems.has(where)) this.problems.set(where, `type names from ${where} are unknown: ${reason} (use --image-path DIR to supply the file)`);
+      // A refused file is named in the reason: pointing at --image-path again would not help.
+      const hint = /was refused/.test(reason) ? '' : ' (use --image-path DIR to supply the file)';
+      if (!this.problems.has(where)) this.problems.set(where, `type names from ${where} are unknown: ${reason}${hint}`);
     }
     this.used.add(where);
   }

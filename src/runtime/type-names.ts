@@ -62,7 +62,11 @@ export class TypeNameResolver {
   dacName(mt: number): string {
     let s = this.dac.get(mt);
     if (s === undefined) {
-      s = renderDac(this.node(mt, 0));
+      // The DAC names a generic type definition without its formal parameters (TypeString: no instantiation for
+      // the typical instantiation): `Outer`1`, not `Outer`1[T]`.
+      const node = this.node(mt, 0);
+      const definition = node.kind === 'def' && node.args.length > 0 && (mt & 3) === 0 && this.mts.tryRead(mt)?.isGenericTypeDefinition === true;
+      s = renderDac(definition ? { ...node, args: [] } : node);
       this.dac.set(mt, s);
     }
     if (s.includes('<unknown')) this.unknownShown = true;

@@ -1,8 +1,9 @@
 // Issue 11 on 11.0.0: the code and listing commands that the SDK runtime's tests compare (code.test.ts,
 // strings.test.ts, roots and handles), against SOS on the 11 dumps of the same scenarios: dumpdelegate on every
 // delegate (SOS prints no rows on 11: its rows are checked against SOS's dumpmd instead), ip2md (SOS's IL Addr aside) on every frame's IP (inside the method and its start) and on delegates' code, dumpmd on every
-// MethodDesc met, and the whole-dump listings threads, dumpheap -strings [-stat], finalizequeue, threadpool -wi and
-// gchandles. One dotnet-dump run per dump asks every command (answers cached per command).
+// MethodDesc met, the whole-dump listings threads, dumpheap -strings [-stat], finalizequeue, threadpool -wi and
+// gchandles, gcinfo of every frame's method (GC info v4 as on 10), and on full dumps dumpmodule -mt, dumpclass,
+// dumpmt -md and name2ee. One dotnet-dump run per dump asks every command (answers cached per command).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { walkManagedThread } from '../../src/cli/commands/clrstack';
@@ -19,12 +20,13 @@ import { consoleFilter } from '../support/sos-object-parsers';
 const TIMEOUT = 10 * 60_000;
 const LISTINGS = ['threads', 'dumpheap -strings', 'dumpheap -strings -stat', 'finalizequeue', 'threadpool -wi', 'gchandles'];
 const SCENARIOS = new Set(['seed-apm', 'types', 'hang']);
+const NAME2EE = ['* System.String', '* System.String.Concat', '* System.Object.ToString', 'System.Private.CoreLib.dll System.Collections.Generic.List`1', '* Debuggees.TypeZoo'];
 
 /** SOS text without the optional "Source file:" line ip2md adds when it finds a PDB. */
 const lines = (text: string) => sosLines(consoleFilter(text)).filter((l) => !l.startsWith('Source file:'));
 
 /** The per-object commands for a dump: its delegates, the code addresses of its frames and delegates, their MethodDescs. */
-function objectCommands(dumpPath: string): string[] {
+function objectCommands(dumpPath: string, full: boolean): string[] {
   const session = Session.open(dumpPath);
   try {
     const reader = delegateReaderOf(session);
@@ -33,12 +35,14 @@ function objectCommands(dumpPath: string): string[] {
       if (reader.isDelegateType(mt) && delegates.length < 60) delegates.push(address);
     });
     const code = new Set<number>();
+    const starts = new Set<number>();
     const mds = new Set<number>();
     for (const t of readThreads(session.runtime)) {
       for (const f of walkManagedThread(session, t)?.frames ?? []) {
         if (f.kind !== 'managed') continue;
         code.add(f.ip - 1);
         code.add(f.block.startAddress);
+        starts.add(f.block.startAddress);
         mds.add(f.methodDesc);
       }
     }
@@ -49,7 +53,23 @@ function objectCommands(dumpPath: string): string[] {
       }
     }
     const hex = (a: number) => a.toString(16);
-    return [...delegates.map((d) => `dumpdelegate ${hex(d)}`), ...[...code].slice(0, 80).map((a) => `ip2md ${hex(a)}`), ...[...mds].map((m) => `dumpmd ${hex(m)}`)];
+    // Full dumps: the loader commands of modules.test.ts — dumpmodule -mt on every module, dumpclass and dumpmt -md
+    // on the program's own types (generic definitions among them), name2ee on a few names.
+    const loader: string[] = [];
+    if (full) {
+      const modules = session.modules.enumerate();
+      loader.push(...modules.map((m) => `dumpmodule -mt ${hex(m.address)}`));
+      const own = modules.find((m) => /\/Debuggees(\.dll)?$/.test(m.path));
+      if (own) {
+        const defined = (runDumpsleuth(dumpPath, ['dumpmodule', '-mt', hex(own.address)]).json as { typesDefined: { mt: string }[] }).typesDefined;
+        const mts = defined.map((t) => parseInt(t.mt.slice(2), 16)).filter((mt) => mt !== 0).slice(0, 40);
+        loader.push(...mts.map((mt) => `dumpclass ${hex(mt)}`), ...mts.map((mt) => `dumpmt -md ${hex(mt)}`));
+      }
+      loader.push(...NAME2EE.map((q) => `name2ee ${q}`));
+    }
+    return [
+      ...loader,
+      ...[...starts].map((a) => `gcinfo ${hex(a)}`),...delegates.map((d) => `dumpdelegate ${hex(d)}`), ...[...code].slice(0, 80).map((a) => `ip2md ${hex(a)}`), ...[...mds].map((m) => `dumpmd ${hex(m)}`)];
   } finally {
     session.close();
   }
@@ -64,7 +84,7 @@ describe('code and listing commands on 11.0.0 (self-contained) equal SOS', { tim
   for (const entry of dumps) {
     it(`${extraDumpLabel(entry)}: dumpdelegate, ip2md, dumpmd and ${LISTINGS.join(', ')} equal SOS line for line`, async (t) => {
       const dump = await getDump(entry.scenario, entry);
-      const perObject = objectCommands(dump.dumpPath);
+      const perObject = objectCommands(dump.dumpPath, entry.dumpType === 'full');
       const commands = [...LISTINGS, ...perObject];
       const sos = await runSosMany(dump.dumpPath, commands);
       const counts = new Map<string, number>();
@@ -97,6 +117,18 @@ describe('code and listing commands on 11.0.0 (self-contained) equal SOS', { tim
             const il = /^ {2}IL Addr: {12}([0-9a-f]{16})$/.exec(l);
             if (!il || expected[k] !== '  IL Addr:            0000000000000000') assert.equal(l, expected[k], `${command} line ${k}`);
           });
+        } else if (command.startsWith('dumpclass ')) {
+          // The cDAC of 11 gives some static fields of a loaded class type System.Void's MethodTable (a field is
+          // never void): for those rows the MT and type columns are not compared; the rest of the row is.
+          const voidRow = /^([0-9a-f]{16}) ([0-9a-f]{8} +[0-9a-f]+) +System\.Void( .*)$/;
+          const got = lines(ours.text);
+          assert.equal(got.length, expected.length, `${command}: line count`);
+          got.forEach((l, k) => {
+            const v = voidRow.exec(expected[k]!);
+            if (!v) return assert.equal(l, expected[k], `${command} line ${k}`);
+            const m = /^([0-9a-f]{16}) ([0-9a-f]{8} +[0-9a-f]+) +\S+( .*)$/.exec(l);
+            assert.ok(m && m[2] === v[2] && m[3] === v[3], `${command} line ${k}: ${l} vs ${expected[k]}`);
+          });
         } else {
           assert.deepEqual(lines(ours.text), expected, command);
         }
@@ -104,6 +136,8 @@ describe('code and listing commands on 11.0.0 (self-contained) equal SOS', { tim
         counts.set(verb, (counts.get(verb) ?? 0) + 1);
       });
       assert.ok((counts.get('dumpdelegate') ?? 0) >= 5 && (counts.get('ip2md') ?? 0) >= 10 && (counts.get('dumpmd') ?? 0) >= 5, JSON.stringify([...counts]));
+      assert.ok((counts.get('gcinfo') ?? 0) >= 5, JSON.stringify([...counts]));
+      if (entry.dumpType === 'full') assert.ok((counts.get('dumpmodule') ?? 0) >= 5 && (counts.get('dumpclass') ?? 0) >= 5 && (counts.get('dumpmt') ?? 0) >= 5, JSON.stringify([...counts]));
       t.diagnostic(`compared ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}`);
     });
   }

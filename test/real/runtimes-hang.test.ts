@@ -1,5 +1,6 @@
 // Issue 11 on 11.0.0: the stack and hang commands against SOS (setclrpath at the app folder) on every 11 dump of the
-// extra-runtime tier, heap and full, workstation and server, the hang scenario among them. clrstack -a/-p/-l read
+// extra-runtime tier, heap and full, workstation and server, the hang scenario among them (and on 10.0.15's seed-apm
+// dumps, .NET 10's debug-info format on another patch). clrstack -a/-p/-l read
 // .NET 11's debug info (DebugInfo contract c1: fat/slim header, 3-bit source flags, variables number-first), and the
 // source lines come from it too; dumpasync, timerinfo, parallelstacks, pe -nested, dumpexceptions and syncblk equal
 // SOS as on the SDK's runtime. One dotnet-dump run per dump asks every command (answers cached per command).
@@ -26,8 +27,9 @@ const lines = sosLines;
 /** Warnings the 10 tests accept too: the heap walk stopping at an exhausted allocation context, as SOS does. */
 const unexpected = (warnings: readonly string[]) => warnings.filter((w) => !/^the heap walk met/.test(w) && !/runtime-async/.test(w));
 
-describe('stack and hang commands on 11.0.0 (self-contained) equal SOS', { timeout: TIMEOUT }, () => {
-  const dumps = extraRuntimeDumps().filter((d) => d.runtimePack.startsWith('11.') && d.publishKind === 'self-contained');
+describe('stack and hang commands on 11.0.0 and 10.0.15 (self-contained) equal SOS', { timeout: TIMEOUT }, () => {
+  // 11.x, and the other 10 patch (its seed-apm dumps) for the .NET 10 debug-info format on another build.
+  const dumps = extraRuntimeDumps().filter((d) => /^1[01]\./.test(d.runtimePack) && d.publishKind === 'self-contained');
   if (dumps.length === 0) {
     it('skipped: no 11.x pack in DUMPSLEUTH_EXTRA_RUNTIMES / DUMPSLEUTH_RUNTIME_PACK', () => undefined);
     return;
@@ -58,7 +60,8 @@ describe('stack and hang commands on 11.0.0 (self-contained) equal SOS', { timeo
         const command = HANG[i]!;
         const ours = runDumpsleuth(dump.dumpPath, command.split(' '));
         const expected = lines(sos[i]!);
-        assert.ok(expected.length > 0, `SOS printed ${command}`);
+        // dumpasync prints nothing on a dump without async chains (seed-apm) but its note on 11.
+        if (!command.startsWith('dumpasync') || entry.runtimePack.startsWith('11.')) assert.ok(expected.length > 0, `SOS printed ${command}`);
         if (command === 'timerinfo') {
           // As on 10 (hang-timers.test.ts): where SOS leaves a static callback's method empty (a shuffle thunk),
           // ours names it; every other line is SOS's.
@@ -70,7 +73,7 @@ describe('stack and hang commands on 11.0.0 (self-contained) equal SOS', { timeo
         }
         assert.deepEqual(unexpected(ours.warnings), [], command);
         // dumpasync on 11 says, as dotnet-dump does, that runtime-async stacks are not followed.
-        if (command.startsWith('dumpasync')) assert.ok(ours.warnings.some((w) => /runtime-async/.test(w)), `${command} warns about runtime-async`);
+        if (command.startsWith('dumpasync') && entry.runtimePack.startsWith('11.')) assert.ok(ours.warnings.some((w) => /runtime-async/.test(w)), `${command} warns about runtime-async`);
       }
       if (entry.scenario === 'hang') {
         // Hang.cs: 25 pending OrderPipeline chains coalesce into one group; two report waiters merge in pstacks.
@@ -88,9 +91,9 @@ describe('stack and hang commands on 11.0.0 (self-contained) equal SOS', { timeo
 
   // A c1 blob read as .NET 10's format (or the reverse) must fail, not decode into plausible offsets: the chunk
   // lengths are checked against what the entries take.
-  const hang = dumps.find((d) => d.scenario === 'hang') ?? dumps[0]!;
-  it(`${extraDumpLabel(hang)}: the c1 blobs of the walked frames decode only as c1`, async () => {
-    const dump = await getDump(hang.scenario, hang);
+  const hang = dumps.find((d) => d.scenario === 'hang') ?? dumps.find((d) => d.runtimePack.startsWith('11.'));
+  it(`${hang ? extraDumpLabel(hang) : '11.x'}: the c1 blobs of the walked frames decode only as c1`, { skip: hang === undefined ? 'no 11.x pack in this run' : false }, async () => {
+    const dump = await getDump(hang!.scenario, hang!);
     const session = Session.open(dump.dumpPath);
     try {
       const m = session.runtime.memory;

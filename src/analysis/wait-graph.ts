@@ -60,10 +60,15 @@ const MAX_SCAN_BYTES = 1 << 20;
 /** Builds the wait-for graph. @throws DumpsleuthError when the sync block table cannot be read. */
 export function buildWaitGraph(inputs: WaitGraphInputs): WaitGraph {
   const held = new Map<number, HeldLock>();
+  // On .NET 11 a Monitor is implemented by a managed Lock: a stack in Monitor.Enter references both the object and
+  // that Lock, which are one lock (the Lock is never a lock of its own in the graph).
+  const monitorOfLock = new Map<number, number>();
   for (const e of readSyncBlocks(inputs.runtime, managedLockReader(inputs.objects, inputs.names))) {
-    if (!e.isFree && e.holdingThreadId !== 0 && e.monitorHeld % 2 === 1) held.set(e.object, { object: e.object, kind: 'Monitor', ownerId: e.holdingThreadId, recursion: e.recursion });
+    if (e.isFree) continue;
+    if (e.lockObject !== undefined) monitorOfLock.set(e.lockObject, e.object);
+    if (e.holdingThreadId !== 0 && e.monitorHeld % 2 === 1) held.set(e.object, { object: e.object, kind: 'Monitor', ownerId: e.holdingThreadId, recursion: e.recursion });
   }
-  for (const l of findOwnedLocks(inputs)) held.set(l.object, l);
+  for (const l of findOwnedLocks(inputs)) if (!monitorOfLock.has(l.object)) held.set(l.object, l);
   const live = inputs.threads.filter((t) => !t.isDead);
   const byId = new Map(live.map((t) => [t.managedId, t]));
   const byOsId = new Map(live.filter((t) => t.osId !== 0).map((t) => [t.osId, t]));
@@ -88,13 +93,18 @@ export function buildWaitGraph(inputs: WaitGraphInputs): WaitGraph {
     for (let at = from; at < to; at += 8) {
       let word: number;
       try {
-        word = m.readPointer(at);
+        // Two halves: a stack slot may hold any 64-bit value (-1 spilled as a long), which is no object address
+        // and must not end the scan.
+        const high = m.readU32(at + 4);
+        if (high >= 0x200000) continue;
+        word = high * 0x1_0000_0000 + m.readU32(at);
       } catch (e) {
         if (e instanceof DumpsleuthError) break;
         throw e;
       }
-      const lock = held.get(word);
-      if (lock && ownerOf(lock) !== thread) candidates.add(word);
+      const key = monitorOfLock.get(word) ?? word;
+      const lock = held.get(key);
+      if (lock && ownerOf(lock) !== thread) candidates.add(key);
     }
     if (candidates.size !== 1) continue;
     const lock = held.get([...candidates][0]!)!;

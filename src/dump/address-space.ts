@@ -35,6 +35,8 @@ export class AddressSpace implements MemoryReader {
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
   private lastIndex = 0;
+  /** Why some gaps are gaps (an image file refused for them), named in the error of a read that meets one. */
+  private readonly gapNotes: { readonly start: number; readonly end: number; readonly reason: string }[] = [];
 
   /**
    * Builds the space from `core` regions (which win) and `overlays` (clipped to the gaps between core regions).
@@ -48,6 +50,16 @@ export class AddressSpace implements MemoryReader {
     this.regions = merged;
     this.starts = Float64Array.from(merged, (r) => r.start);
     this.ends = Float64Array.from(merged, (r) => r.end);
+  }
+
+  /** Records why [start, end) is not readable; reads that stop there name `reason`. */
+  noteGap(start: number, end: number, reason: string): void {
+    this.gapNotes.push({ start, end, reason });
+  }
+
+  private gapError(address: number, length: number): UnmappedAddressError {
+    const note = this.gapNotes.find((n) => address >= n.start && address < n.end);
+    return new UnmappedAddressError(address, length, note?.reason);
   }
 
   /** Index of the region containing `address`, or -1. */
@@ -141,7 +153,7 @@ export class AddressSpace implements MemoryReader {
    */
   readInto(address: number, target: Uint8Array, targetOffset: number, length: number): void {
     const n = this.readUpToInto(address, target, targetOffset, length);
-    if (n < length) throw new UnmappedAddressError(address + n, length - n);
+    if (n < length) throw this.gapError(address + n, length - n);
   }
 
   /** Copies as many contiguously mapped bytes from `address` (up to `length`) as exist; returns how many. */
@@ -215,7 +227,7 @@ export class AddressSpace implements MemoryReader {
   /** The cache window holding all `size` bytes at `address`, or undefined when they straddle a region or window. */
   private window(address: number, size: number): Buffer | undefined {
     const i = this.findRegionIndex(address);
-    if (i < 0) throw new UnmappedAddressError(address, size);
+    if (i < 0) throw this.gapError(address, size);
     if (address + size > this.ends[i]!) return undefined;
     const r = this.regions[i]!;
     const fileOffset = r.fileOffset + (address - r.start);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { DumpsleuthError, DumpFormatError } from '../errors';
 import { AddressSpace, type MemoryRegion } from './address-space';
+import { checkAppendedBundle } from './bundle-check';
 import type { DumpModule } from './dump-module';
 import { ElfImageFile, type FileRange } from './elf-image-file';
 import { FileWindowCache } from './file-window-cache';
@@ -47,6 +48,8 @@ export interface ImageOverlayPlan {
   readonly records: ImageOverlayRecord[];
   /** Human-readable warnings (missing or mismatched images, unverified matches). */
   readonly warnings: string[];
+  /** Address ranges left unread on purpose, with why (a single-file app's bundle from a republished executable). */
+  readonly gapNotes: { start: number; end: number; reason: string }[];
 }
 
 /**
@@ -54,8 +57,8 @@ export interface ImageOverlayPlan {
  * the NT_FILE path) and the regions to read from it. Never throws for a missing, unreadable or mismatched file:
  * those become warnings and the pages stay unmapped.
  */
-export function planImageOverlays(core: AddressSpace, modules: readonly DumpModule[], pageSize: number, options: ImageOverlayOptions = {}): ImageOverlayPlan {
-  const plan: ImageOverlayPlan = { regions: [], files: [], records: [], warnings: [] };
+export function planImageOverlays(core: AddressSpace, modules: readonly DumpModule[], pageSize: number, options: ImageOverlayOptions = {}, isWritable: (address: number) => boolean = () => false): ImageOverlayPlan {
+  const plan: ImageOverlayPlan = { regions: [], files: [], records: [], warnings: [], gapNotes: [] };
   for (const module of modules) {
     const missingBytes = module.mappings.reduce((sum, m) => sum + (m.end - m.start) - core.mappedBytes(m.start, m.end - m.start), 0);
     if (missingBytes === 0) continue;
@@ -63,11 +66,11 @@ export function planImageOverlays(core: AddressSpace, modules: readonly DumpModu
     if (options.imagePath !== undefined) candidates.push(nodePath.join(options.imagePath, nodePath.basename(module.path)));
     if (options.managedImagesFromImagePathOnly !== true || module.format !== 'pe') candidates.push(module.path);
     const rejected: string[] = [];
-    let used: { file: FileWindowCache; matchedBy: 'build-id' | 'first-page' | 'size'; excluded: FileRange[] } | undefined;
+    let used: { file: FileWindowCache; matchedBy: 'build-id' | 'first-page' | 'size'; excluded: FileRange[]; warning?: string; refusedBundle?: FileRange } | undefined;
     for (const candidate of candidates) {
       if (!isRegularFile(candidate)) continue;
       try {
-        used = matchImageFile(candidate, module, core, pageSize, options);
+        used = matchImageFile(candidate, module, core, pageSize, options, isWritable);
       } catch (e) {
         if (!(e instanceof DumpsleuthError)) throw e;
         rejected.push(`${candidate}: ${e.message}`);
@@ -86,6 +89,12 @@ export function planImageOverlays(core: AddressSpace, modules: readonly DumpModu
     const withOverlay = new AddressSpace(core.regions, regions);
     const filled = module.mappings.reduce((sum, m) => sum + withOverlay.mappedBytes(m.start, m.end - m.start, 'image'), 0);
     plan.records.push({ modulePath: module.path, filePath: used.file.path, matchedBy: used.matchedBy, missingBytes, filledBytes: filled, rejected });
+    if (used.warning !== undefined) {
+      plan.warnings.push(used.warning);
+      const reason = `bundled in ${module.path}; ${used.file.path} was refused for it (same build id, another bundle)`;
+      const refused = used.refusedBundle;
+      for (const m of module.mappings) if (refused && m.fileOffset + (m.end - m.start) > refused.start) plan.gapNotes.push({ start: m.start, end: m.end, reason });
+    }
     if (used.matchedBy === 'size') {
       plan.warnings.push(`image ${module.path}: using ${used.file.path} matched by size only (no build id or header page to compare)`);
     }
@@ -102,11 +111,13 @@ function isRegularFile(path: string): boolean {
 }
 
 /** Opens `path` and checks it is the module's file; throws `DumpsleuthError` when it cannot be read or does not match. */
-function matchImageFile(path: string, module: DumpModule, core: AddressSpace, pageSize: number, options: ImageOverlayOptions):
-    { file: FileWindowCache; matchedBy: 'build-id' | 'first-page' | 'size'; excluded: FileRange[] } {
+function matchImageFile(path: string, module: DumpModule, core: AddressSpace, pageSize: number, options: ImageOverlayOptions, isWritable: (address: number) => boolean):
+    { file: FileWindowCache; matchedBy: 'build-id' | 'first-page' | 'size'; excluded: FileRange[]; warning?: string; refusedBundle?: FileRange } {
   const file = new FileWindowCache(path, { windowSize: 64 << 10, maxWindows: 32 });
   try {
     let excluded: FileRange[] = [];
+    let warning: string | undefined;
+    let refusedBundle: FileRange | undefined;
     let matchedBy: 'build-id' | 'first-page' | 'size' | undefined;
     const head = file.read(0, Math.min(4, file.size));
     const isElf = head.length === 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
@@ -119,6 +130,14 @@ function matchImageFile(path: string, module: DumpModule, core: AddressSpace, pa
           matchedBy = 'build-id';
         }
         if (options.overlayModifiedImageRanges !== true) excluded = elf.runtimeModifiedRanges();
+        // A single-file app's bundle is not covered by the build id: its pages must equal the dump's where both are
+        // there, else the bundle is not read from this file (the executable's own part still is).
+        const bundle = matchedBy === 'build-id' ? checkAppendedBundle(elf, file, module, core, pageSize, isWritable) : undefined;
+        if (bundle?.firstDifference !== undefined) {
+          excluded = [...excluded, bundle.bundle];
+          refusedBundle = bundle.bundle;
+          warning = `image ${module.path}: ${path} has the same build id but another bundle (its page at file offset 0x${bundle.firstDifference.toString(16)} differs from the dump's): the app was republished; its bundled assemblies are not read from it`;
+        }
       } finally {
         elf.close();
       }
@@ -143,7 +162,7 @@ function matchImageFile(path: string, module: DumpModule, core: AddressSpace, pa
         matchedBy = 'first-page';
       }
     }
-    return { file, matchedBy, excluded };
+    return { file, matchedBy, excluded, ...(warning !== undefined ? { warning } : {}), ...(refusedBundle ? { refusedBundle } : {}) };
   } catch (e) {
     file.close();
     throw e;

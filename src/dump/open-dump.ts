@@ -105,11 +105,16 @@ export function openDump(path: string, options: OpenDumpOptions = {}): Dump {
     let memory = keptCore;
     let imageOverlays: ImageOverlayRecord[] = [];
     if (options.noImageOverlays !== true) {
-      const plan = planImageOverlays(keptCore, modules, pageSize, options);
+      // Pages the process could write may differ from their file: the bundle check compares read-only ones only.
+      const PF_W = 2;
+      const writable = core.segments.filter((seg) => (seg.flags & PF_W) !== 0);
+      const isWritable = (address: number) => writable.some((seg) => address >= seg.vaddr && address < seg.vaddr + seg.memsz);
+      const plan = planImageOverlays(keptCore, modules, pageSize, options, isWritable);
       files.push(...plan.files);
       warnings.push(...plan.warnings);
       imageOverlays = plan.records;
       memory = new AddressSpace(keptRegions, plan.regions, pointerSize);
+      for (const n of plan.gapNotes) memory.noteGap(n.start, n.end, n.reason);
     }
     const specialDiagInfo = tryReadSpecialDiagInfo(coreOnly);
     let closed = false;

@@ -265,8 +265,9 @@ export class MethodDescReader {
     const instantiated = inst.length > 0 && !inst.every((h) => this.names.node(h, 0).kind === 'var');
     if (instantiated) text += `[${inst.map((h) => this.dacGenericArg(h)).join(',')}]`;
     const sig = meta.metadata.getMethodSignature(info.token);
+    // As for generic methods, a method of a generic type definition keeps `!0` for the type's variables.
     const ctx: SigFormatContext = {
-      typeArgs: this.mts.instantiation(mt).map((h) => this.sigName(h, 0)),
+      ...(mt.isGenericTypeDefinition ? {} : { typeArgs: this.mts.instantiation(mt).map((h) => this.sigName(h, 0)) }),
       ...(instantiated ? { methodArgs: inst.map((h) => this.sigName(h, 0)) } : {}),
       nameOfTypeHandle: (h) => this.sigName(h, 0),
     };

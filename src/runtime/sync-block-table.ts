@@ -43,6 +43,8 @@ export interface SyncBlockEntry {
   readonly holdingOSThreadId: number;
   /** Threads blocked waiting to enter (from the lock state's waiter count). */
   readonly waiterCount: number;
+  /** The managed `System.Threading.Lock` that implements this Monitor (.NET 11), when there is one. */
+  readonly lockObject?: number;
 }
 
 /** The fields of a managed `System.Threading.Lock` (read by the caller, which knows managed field layouts). */
@@ -131,7 +133,7 @@ function describedSyncBlock(rt: DotNetRuntime, index: number, syncBlock: number,
     const lock = readLock(lockObject);
     const held = (lock.state & IS_LOCKED_MASK) !== 0;
     // The DAC counts the first acquisition as recursion 1, as AwareLock did; Lock counts re-entries only.
-    return { ...base, monitorHeld: held ? 1 : 0, recursion: held ? lock.recursionCount + 1 : 0, holdingThreadId: held ? lock.owningThreadId : 0 };
+    return { ...base, monitorHeld: held ? 1 : 0, recursion: held ? lock.recursionCount + 1 : 0, holdingThreadId: held ? lock.owningThreadId : 0, lockObject };
   }
   const thin = m.readU32(syncBlock + d.offset('SyncBlock', 'ThinLock'));
   const owner = thin & d.global('SyncBlockMaskLockThreadId');

@@ -62,7 +62,11 @@ export class TypeNameResolver {
   dacName(mt: number): string {
     let s = this.dac.get(mt);
     if (s === undefined) {
-      s = renderDac(this.node(mt, 0));
+      // The DAC names a generic type definition without its formal parameters (TypeString: no instantiation for
+      // the typical instantiation): `Outer`1`, not `Outer`1[T]`.
+      const node = this.node(mt, 0);
+      const definition = node.kind === 'def' && node.args.length > 0 && (mt & 3) === 0 && this.mts.tryRead(mt)?.isGenericTypeDefinition === true;
+      s = renderDac(definition ? { ...node, args: [] } : node);
       this.dac.set(mt, s);
     }
     if (s.includes('<unknown')) this.unknownShown = true;
@@ -102,7 +106,9 @@ export class TypeNameResolver {
       }
       where = path || `module 0x${moduleAddress.toString(16)}`;
       this.problemKeys.set(moduleAddress, where);
-      if (!this.problems.has(where)) this.problems.set(where, `type names from ${where} are unknown: ${reason} (use --image-path DIR to supply the file)`);
+      // A refused file is named in the reason: pointing at --image-path again would not help.
+      const hint = /was refused/.test(reason) ? '' : ' (use --image-path DIR to supply the file)';
+      if (!this.problems.has(where)) this.problems.set(where, `type names from ${where} are unknown: ${reason}${hint}`);
     }
     this.used.add(where);
   }

@@ -12,7 +12,8 @@ export interface ExtraRuntimeDump extends StandardDump {
 
 const LEAK_SCENARIOS = ['leak-event', 'leak-timer', 'leak-pinned', 'leak-cache', 'leak-finalizer', 'leak-tcs', 'leak-controls'];
 
-/** Which scenarios run on a pack: the current major (11) gets the standard scenarios, heap and full, both GC modes;
+/** Which scenarios run on a pack: the current major (11) gets the standard scenarios, heap and full, both GC modes,
+ * and the hang scenario (heap workstation, full server);
  * another patch of 10 gets seed-apm (heap workstation, full server) and a single-file publish of it. */
 function dumpsFor(pack: string): ExtraRuntimeDump[] {
   const one = (scenario: string, dumpType: 'heap' | 'full', serverGc: boolean, publishKind: ExtraRuntimeDump['publishKind'] = 'self-contained'): ExtraRuntimeDump =>
@@ -27,6 +28,9 @@ function dumpsFor(pack: string): ExtraRuntimeDump[] {
     one('types', 'heap', false),
     one('types', 'full', true),
     ...LEAK_SCENARIOS.map((s) => one(s, 'heap', false)),
+    // The hang commands (dumpasync, timerinfo, parallelstacks, pe, clrstack -a) on 11, as on 10's standard set.
+    one('hang', 'heap', false),
+    one('hang', 'full', true),
   ];
 }
 

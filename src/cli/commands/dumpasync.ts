@@ -10,6 +10,7 @@ import { AsyncObjectReader, collectAsyncObjects, TASK_STATE_COMPLETED_MASK, type
 import { forEachObject } from '../../heap/heap-walker';
 import { DumpsleuthError, UsageError } from '../../errors';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
+import { majorVersion } from '../../runtime/runtime-version';
 import { parseArgs, addressArg } from '../args';
 import type { Command } from '../command';
 import { hexJson } from '../format';
@@ -162,12 +163,25 @@ export const dumpasyncCommand: Command = {
     };
     const heap = readAsyncHeap(session, options.completed);
     const include = (a: AsyncObject) => includeInOutput(heap, a, options);
-    if (opts.flags.has('stats')) return renderStats(heap, options, include);
-    const tops = [...heap.objects.values()].filter((o) => o.topLevel && shouldIncludeStack(heap, o, options, include));
-    if (opts.flags.has('coalesce')) return renderCoalesced(heap, tops);
-    return renderStacks(session, heap, tops, opts.flags.has('fields') || opts.flags.has('f'));
+    const tops = () => [...heap.objects.values()].filter((o) => o.topLevel && shouldIncludeStack(heap, o, options, include));
+    const result = opts.flags.has('stats')
+      ? renderStats(heap, options, include)
+      : opts.flags.has('coalesce')
+        ? renderCoalesced(heap, tops())
+        : renderStacks(session, heap, tops(), opts.flags.has('fields') || opts.flags.has('f'));
+    if ((majorVersion(session.runtime.version) ?? 0) < 11) return result;
+    // .NET 11 compiles some async methods as runtime-async (continuations, no state machine box), which neither
+    // this walk nor dotnet-dump's follows: say so as dotnet-dump does, ahead of the answer.
+    session.warn('.NET 11 runtime-async methods keep no async state machine on the heap: their async stacks may be incomplete or missing');
+    return { ...result, text: RUNTIME_ASYNC_NOTE.map((l) => `${l}\n`).join('') + result.text };
   },
 };
+
+/** dotnet-dump's DumpAsyncCommand prints these two lines first on a runtime of major version 11 or later. */
+const RUNTIME_ASYNC_NOTE = [
+  'Warning: .NET 11+ uses runtime-async which changes how async state machines work.',
+  "The dump async command doesn't fully support .NET 11+ async stacks. They may be incomplete or missing.",
+];
 
 function includeInOutput(heap: AsyncHeap, obj: AsyncObject, options: Options): boolean {
   if (options.address !== undefined && obj.address !== options.address) return false;

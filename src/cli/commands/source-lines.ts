@@ -8,7 +8,8 @@
 import { DumpsleuthError } from '../../errors';
 import { findPdbFiles } from '../../dump/pdb-files';
 import type { CodeResolver } from '../../runtime/code/code-resolver';
-import { readMethodDebugInfo, readyToRunDebugInfoAddress, type OffsetMapping } from '../../runtime/code/debug-info';
+import type { OffsetMapping } from '../../runtime/code/debug-info';
+import { readBlockDebugInfo } from '../../runtime/code/method-debug-info';
 import type { StackFrame } from '../../runtime/code/stack-walker';
 import { rvaToFileOffset } from '../../runtime/code/method-details';
 import { PortablePdb } from '../../runtime/metadata/portable-pdb';
@@ -99,15 +100,9 @@ export function sourceLineOf(session: Session, code: CodeResolver, frame: Extrac
     if (!info || (info.token >>> 24) !== 0x06) return undefined;
     const pdb = pdbOf(session, code, code.methodDescs.module(frame.methodDesc));
     if (!pdb) return undefined;
-    const m = session.runtime.memory;
     const block = frame.block;
-    // .NET 11's debug info format (DebugInfo contract) is not decoded: no lines rather than wrong ones.
-    if (session.runtime.descriptor.contracts.has('DebugInfo')) return undefined;
-    let address: number | undefined;
-    if (block.kind === 'jit') address = block.codeHeader !== 0 ? m.readPointer(block.codeHeader) : undefined;
-    else if (block.runtimeFunctionIndex !== undefined) address = readyToRunDebugInfoAddress(m, block.rangeSection.rangeBegin, code.em.readyToRunHeader(block.rangeSection), block.runtimeFunctionIndex);
-    if (!address) return undefined;
-    const bounds = readMethodDebugInfo(m, address, block.kind === 'jit').bounds;
+    const bounds = readBlockDebugInfo(session.runtime, code.em, block).bounds;
+    if (bounds.length === 0) return undefined;
     let offset = frame.ip - block.startAddress;
     if (adjust && offset >= 1) offset -= 1;
     const il = ilOffsetOf(bounds, offset);

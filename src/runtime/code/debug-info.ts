@@ -40,13 +40,15 @@ export interface MethodDebugInfo {
 
 const FLAG_PATCHPOINT = 1;
 const FLAG_RICH = 2;
-const MAX_ENTRIES = 1_000_000;
+/** A cap on bounds and variable entries of one method. */
+export const MAX_ENTRIES = 1_000_000;
 // ICorDebugInfo::MAX_MAPPING_VALUE and MAX_ILNUM: the lower bounds the encoder subtracts.
 const MAX_MAPPING_VALUE = -3;
 const MAX_ILNUM = -4;
 const SOURCE_TYPE_BITS = 2;
 
-class NibbleReader {
+/** The debug-info nibble stream (NibbleReader in dotnet/runtime src/coreclr/inc/nibblestream.h). */
+export class NibbleReader {
   private index = 0;
   constructor(private readonly bytes: Uint8Array) {}
 
@@ -58,6 +60,8 @@ class NibbleReader {
     return n;
   }
 
+  /** The next unsigned nibble-encoded number.
+   * @throws DumpFormatError when the stream ends or the number is too long. */
   u32(): number {
     let value = 0;
     for (let k = 0; ; k++) {
@@ -69,6 +73,7 @@ class NibbleReader {
     return value >>> 0;
   }
 
+  /** The next signed number (sign in bit 0). */
   i32(): number {
     const x = this.u32();
     const magnitude = Math.floor(x / 2);
@@ -113,40 +118,7 @@ export function readMethodDebugInfo(memory: MemoryReader, address: number, hasFl
   const cbVars = header.u32();
   if (cbBounds > 16 * MAX_ENTRIES || cbVars > 16 * MAX_ENTRIES) throw new LimitExceededError(`debug info at 0x${address.toString(16)} claims ${cbBounds} + ${cbVars} bytes`);
   const boundsAt = at + header.nextByte();
-  const bounds: OffsetMapping[] = [];
-  if (cbBounds > 0) {
-    // .NET 10 bounds: the count and the bit widths (minus one) of native deltas and IL offsets, nibble-encoded, then
-    // one little-endian bit field per entry: [2 bits source type][native delta][IL offset + 3].
-    const bytes = memory.read(boundsAt, cbBounds);
-    const r = new NibbleReader(bytes);
-    const count = r.u32();
-    if (count > MAX_ENTRIES) throw new LimitExceededError(`debug info claims ${count} offset mappings`);
-    const nativeBits = r.u32() + 1;
-    const ilBits = r.u32() + 1;
-    const entryBits = SOURCE_TYPE_BITS + nativeBits + ilBits;
-    if (nativeBits > 32 || ilBits > 32) throw new DumpFormatError(`debug info bounds claim ${nativeBits}/${ilBits}-bit fields`);
-    let byte = r.nextByte();
-    let acc = 0n;
-    let have = 0;
-    let native = 0;
-    const mask = (bits: number) => (1n << BigInt(bits)) - 1n;
-    while (bounds.length < count) {
-      const b = bytes[byte++];
-      if (b === undefined) throw new DumpFormatError('debug info: the bounds end early');
-      acc |= BigInt(b) << BigInt(have);
-      have += 8;
-      while (have >= entryBits && bounds.length < count) {
-        let entry = acc & mask(entryBits);
-        acc >>= BigInt(entryBits);
-        have -= entryBits;
-        const source = Number(entry & mask(SOURCE_TYPE_BITS));
-        entry >>= BigInt(SOURCE_TYPE_BITS);
-        native += Number(entry & mask(nativeBits));
-        entry >>= BigInt(nativeBits);
-        bounds.push({ nativeOffset: native, ilOffset: (Number(entry) + MAX_MAPPING_VALUE) | 0, source });
-      }
-    }
-  }
+  const bounds = cbBounds > 0 ? decodeBounds(memory.read(boundsAt, cbBounds), SOURCE_TYPE_BITS) : [];
   const vars: NativeVarInfo[] = [];
   if (cbVars > 0) {
     const r = new NibbleReader(memory.read(boundsAt + cbBounds, cbVars));
@@ -156,41 +128,81 @@ export function readMethodDebugInfo(memory: MemoryReader, address: number, hasFl
       const startOffset = r.u32();
       const endOffset = startOffset + r.u32();
       const varNumber = (r.u32() + MAX_ILNUM) | 0;
-      const type = r.u32();
-      const base = { startOffset, endOffset, varNumber, type };
-      switch (type) {
-        case VarLocType.REG:
-        case VarLocType.REG_FP:
-        case VarLocType.REG_BYREF:
-          vars.push({ ...base, reg: r.u32() });
-          break;
-        case VarLocType.STK:
-        case VarLocType.STK_BYREF:
-        case VarLocType.STK2:
-          vars.push({ ...base, baseReg: r.u32(), offset: r.i32() });
-          break;
-        case VarLocType.REG_REG:
-          vars.push({ ...base, reg: r.u32(), reg2: r.u32() });
-          break;
-        case VarLocType.REG_STK:
-          vars.push({ ...base, reg: r.u32(), baseReg: r.u32(), offset: r.i32() });
-          break;
-        case VarLocType.STK_REG: {
-          const offset = r.i32();
-          const baseReg = r.u32();
-          vars.push({ ...base, offset, baseReg, reg: r.u32() });
-          break;
-        }
-        case VarLocType.FPSTK:
-        case VarLocType.FIXED_VA:
-          vars.push({ ...base, offset: r.u32() });
-          break;
-        default:
-          throw new DumpFormatError(`debug info: unknown variable location type ${type}`);
-      }
+      vars.push(readVarLocation(r, startOffset, endOffset, varNumber));
     }
   }
   return { bounds, vars };
+}
+
+/** Decodes a bounds chunk: the count and the bit widths (minus one) of native deltas and IL offsets, nibble-encoded,
+ * then one little-endian bit field per entry: [source bits][native delta][IL offset + 3]. The source is 2 bits
+ * (an enumeration) on .NET 8–10 and 3 independent flag bits from .NET 11 (DebugInfo contract c1).
+ * @throws DumpFormatError when the chunk is malformed; LimitExceededError for an absurd count. */
+export function decodeBounds(bytes: Uint8Array, sourceBits: number): OffsetMapping[] {
+  const bounds: OffsetMapping[] = [];
+  const r = new NibbleReader(bytes);
+  const count = r.u32();
+  if (count > MAX_ENTRIES) throw new LimitExceededError(`debug info claims ${count} offset mappings`);
+  const nativeBits = r.u32() + 1;
+  const ilBits = r.u32() + 1;
+  const entryBits = sourceBits + nativeBits + ilBits;
+  if (nativeBits > 32 || ilBits > 32) throw new DumpFormatError(`debug info bounds claim ${nativeBits}/${ilBits}-bit fields`);
+  let byte = r.nextByte();
+  // The entries fill whole bytes: a chunk of another length was written in another format.
+  const expected = byte + Math.ceil((count * entryBits) / 8);
+  if (expected !== bytes.length) throw new DumpFormatError(`debug info bounds: ${count} entries of ${entryBits} bits need ${expected} bytes, the chunk has ${bytes.length}`);
+  let acc = 0n;
+  let have = 0;
+  let native = 0;
+  const mask = (bits: number) => (1n << BigInt(bits)) - 1n;
+  while (bounds.length < count) {
+    const b = bytes[byte++];
+    if (b === undefined) throw new DumpFormatError('debug info: the bounds end early');
+    acc |= BigInt(b) << BigInt(have);
+    have += 8;
+    while (have >= entryBits && bounds.length < count) {
+      let entry = acc & mask(entryBits);
+      acc >>= BigInt(entryBits);
+      have -= entryBits;
+      const source = Number(entry & mask(sourceBits));
+      entry >>= BigInt(sourceBits);
+      native += Number(entry & mask(nativeBits));
+      entry >>= BigInt(nativeBits);
+      bounds.push({ nativeOffset: native, ilOffset: (Number(entry) + MAX_MAPPING_VALUE) | 0, source });
+    }
+  }
+  return bounds;
+}
+
+/** Reads one variable's location (VarLocType, then its registers and stack offsets) after its offsets and number.
+ * @throws DumpFormatError for an unknown location type. */
+export function readVarLocation(r: NibbleReader, startOffset: number, endOffset: number, varNumber: number): NativeVarInfo {
+  const type = r.u32();
+  const base = { startOffset, endOffset, varNumber, type };
+  switch (type) {
+    case VarLocType.REG:
+    case VarLocType.REG_FP:
+    case VarLocType.REG_BYREF:
+      return { ...base, reg: r.u32() };
+    case VarLocType.STK:
+    case VarLocType.STK_BYREF:
+    case VarLocType.STK2:
+      return { ...base, baseReg: r.u32(), offset: r.i32() };
+    case VarLocType.REG_REG:
+      return { ...base, reg: r.u32(), reg2: r.u32() };
+    case VarLocType.REG_STK:
+      return { ...base, reg: r.u32(), baseReg: r.u32(), offset: r.i32() };
+    case VarLocType.STK_REG: {
+      const offset = r.i32();
+      const baseReg = r.u32();
+      return { ...base, offset, baseReg, reg: r.u32() };
+    }
+    case VarLocType.FPSTK:
+    case VarLocType.FIXED_VA:
+      return { ...base, offset: r.u32() };
+    default:
+      throw new DumpFormatError(`debug info: unknown variable location type ${type}`);
+  }
 }
 
 const READYTORUN_SIGNATURE = 0x00525452; // 'RTR'

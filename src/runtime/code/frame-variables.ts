@@ -5,11 +5,12 @@
  * code offset — the end counts, as in ClrDataFrame::ValueFromDebugInfo), and its value read from the frame's
  * register context or stack: primitives at their own size, anything else as one pointer-sized slot.
  */
-import { DumpFormatError, DumpsleuthError } from '../../errors';
+import { DumpsleuthError } from '../../errors';
 import type { DotNetRuntime } from '../dotnet-runtime';
 import { decodeLocalVarSignature, ElementType, type TypeSig } from '../metadata/signature-decoder';
 import type { CodeResolver } from './code-resolver';
-import { readMethodDebugInfo, readyToRunDebugInfoAddress, VarLocType, type NativeVarInfo } from './debug-info';
+import { VarLocType, type NativeVarInfo } from './debug-info';
+import { readBlockDebugInfo } from './method-debug-info';
 import { ilAddress } from './method-details';
 import { MethodClassification } from './method-desc-name';
 import type { StackFrame } from './stack-walker';
@@ -107,20 +108,7 @@ function isIL(classification: number): boolean {
 }
 
 function debugVars(rt: DotNetRuntime, code: CodeResolver, frame: Extract<StackFrame, { kind: 'managed' }>): readonly NativeVarInfo[] {
-  const m = rt.memory;
-  const block = frame.block;
-  // A runtime that publishes a DebugInfo contract (.NET 11) stores debug info in the newer format (no flag byte,
-  // fat headers, flag-bit bounds); only the .NET 10 format is decoded.
-  const contract = rt.descriptor.contracts.get('DebugInfo');
-  if (contract !== undefined) throw new DumpFormatError(`this runtime's debug info (DebugInfo contract ${contract}) is in a format dumpsleuth does not decode yet`);
-  if (block.kind === 'jit') {
-    if (block.codeHeader === 0) return [];
-    const address = m.readPointer(block.codeHeader);
-    return address === 0 ? [] : readMethodDebugInfo(m, address, true).vars;
-  }
-  if (block.runtimeFunctionIndex === undefined) return [];
-  const address = readyToRunDebugInfoAddress(m, block.rangeSection.rangeBegin, code.em.readyToRunHeader(block.rangeSection), block.runtimeFunctionIndex);
-  return address === undefined ? [] : readMethodDebugInfo(m, address, false).vars;
+  return readBlockDebugInfo(rt, code.em, frame.block).vars;
 }
 
 /** The types of the method's locals from its IL header's LocalVarSig; undefined when it has none (tiny header,

@@ -32,6 +32,10 @@ const tscPaths = {
   },
 };
 
+// Code caches of earlier bundles (bin/dumpsleuth.js writes one per build) are stale now.
+if (fs.existsSync(path.dirname(outFile))) {
+  for (const f of fs.readdirSync(path.dirname(outFile))) if (f.endsWith('.v8cache')) fs.rmSync(path.join(path.dirname(outFile), f), { force: true });
+}
 esbuild
   .build({
     bundle: true,

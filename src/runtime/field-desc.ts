@@ -23,6 +23,12 @@ const FIELD_DESC_RVA = 0x4000000;
 const MAX_FIELDS_PER_CLASS = 65_535;
 const MAX_PARENT_DEPTH = 1_000;
 const MAX_SIG_DEPTH = 64;
+/** The names SigFormat gives the primitive element types (CoreLib's `System.<name>`). */
+const PRIMITIVE_NAMES: readonly string[] = [
+  ElementType.Void, ElementType.Boolean, ElementType.Char, ElementType.I1, ElementType.U1, ElementType.I2, ElementType.U2,
+  ElementType.I4, ElementType.U4, ElementType.I8, ElementType.U8, ElementType.R4, ElementType.R8, ElementType.TypedByRef,
+  ElementType.I, ElementType.U,
+].map((et) => sigFormatPrimitiveName(et)!);
 
 /** One decoded FieldDesc. */
 export interface FieldDescInfo {
@@ -143,6 +149,8 @@ interface TypeDefRef {
  */
 export class FieldTypeResolver {
   private constructedIndex?: Map<string, number>;
+  /** CoreLib's `System.<primitive>` TypeDefs by name, found on first use. */
+  private primitiveTokens?: Map<string, number>;
   /** `module|enclosing|namespace|name` → TypeDef token (0: none), per lookup (no index of a whole module). */
   private readonly typeDefCache = new Map<string, number>();
   private readonly moduleByAssembly = new Map<string, number>();
@@ -252,7 +260,12 @@ export class FieldTypeResolver {
     const name = sigFormatPrimitiveName(elementType);
     if (name === undefined) return 0;
     const object = this.mts.read(this.rt.readGlobalPointer('ObjectMethodTable'));
-    const token = this.findTypeDef(object.module, 'System', name, 0);
+    if (this.primitiveTokens === undefined) {
+      // Every primitive's TypeDef in one pass over CoreLib's rows: a dumpobj asks for several.
+      const md = this.metadataOf(object.module);
+      this.primitiveTokens = md instanceof Error ? new Map() : md.metadata.findTopLevelTypeDefs('System', PRIMITIVE_NAMES);
+    }
+    const token = this.primitiveTokens.get(name);
     return token === undefined ? 0 : this.modules.lookupMapElement(object.module, 'TypeDefToMethodTableMap', token);
   }
 

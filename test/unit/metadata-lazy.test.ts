@@ -2,7 +2,7 @@
  * Metadata read page by page (EcmaMetadata.fromLazyBytes, issue 16) against the same metadata read whole, on real
  * framework assemblies from disk: every TypeDef's full name, flags and fields, every field signature, every
  * TypeRef and user string agree; reads fill only the pages they touch; `findTypeDef` finds every TypeDef by its
- * namespace, name and enclosing type, and nothing for a name no row has. Skips when the framework is missing.
+ * namespace, name and enclosing type (and `findTopLevelTypeDefs` the same), and nothing for a name no row has. Skips when the framework is missing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +70,8 @@ for (const file of ['System.Private.CoreLib.dll', 'System.Collections.Immutable.
       assert.equal(md.getTypeDefFullName(md.findTypeDef('System', 'Int32', 0)), 'System.Int32');
       // A nested type is found only under its enclosing type.
       assert.equal(md.findTypeDef('', 'Enumerator', 0), 0);
+      const primitives = md.findTopLevelTypeDefs('System', ['Int32', 'Void', 'IntPtr', 'NoSuchType']);
+      assert.deepEqual([...primitives].sort(), ['Int32', 'Void', 'IntPtr'].map((n) => [n, md.findTypeDef('System', n, 0)] as [string, number]).sort());
     }
   });
 }

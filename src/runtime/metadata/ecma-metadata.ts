@@ -335,6 +335,27 @@ export class EcmaMetadata {
     return 0;
   }
 
+  /** The top-level TypeDefs of `namespace` named in `names`, by name (the last row of a name wins), in one pass over
+   * the TypeDef rows: a namespace is compared once per #Strings offset (rows share their namespace's string), and
+   * only the names of rows in `namespace` are read. */
+  findTopLevelTypeDefs(namespace: string, names: readonly string[]): Map<string, number> {
+    const wanted = new Set(names);
+    const namespaceBytes = utf8Encoder.encode(namespace);
+    const namespaceMatch = new Map<number, boolean>();
+    const out = new Map<string, number>();
+    const TD = Col.TypeDef;
+    for (let rid = 1; rid <= this.rowCount(TableId.TypeDef); rid++) {
+      const ns = this.tables.read(TableId.TypeDef, rid, TD.Namespace);
+      let match = namespaceMatch.get(ns);
+      if (match === undefined) namespaceMatch.set(ns, (match = this.strings.equals(ns, namespaceBytes)));
+      if (!match) continue;
+      const name = this.strings.get(this.tables.read(TableId.TypeDef, rid, TD.Name));
+      const token = tokenOf(TableId.TypeDef, rid);
+      if (wanted.has(name) && this.getEnclosingType(token) === 0) out.set(name, token);
+    }
+    return out;
+  }
+
   /** The enclosing TypeDef token of a nested TypeDef (NestedClass, II.22.32), or 0 for a top-level type. */
   getEnclosingType(token: number): number {
     const rid = ridOf(token, TableId.TypeDef);

@@ -8,6 +8,8 @@ export type Question = 'heap' | 'type' | 'gcroot' | 'live' | 'dominators' | 'fir
 /** One timed run of a command. */
 export interface RunTiming {
   readonly wallMs: number;
+  /** User + system CPU of the process (GNU time), when measured. */
+  readonly cpuMs?: number;
   /** Undefined for in-process baselines. */
   readonly peakRssBytes?: number;
 }
@@ -22,6 +24,8 @@ export interface CaseResult {
   readonly argv: readonly string[];
   readonly runs: readonly RunTiming[];
   readonly medianWallMs: number;
+  /** Median user + system CPU time of the runs, when measured. */
+  readonly medianCpuMs?: number;
   /** The largest peak RSS over the runs, in bytes. */
   readonly peakRssBytes?: number;
   /** medianWallMs ÷ dumpsleuth's median for the same question (baselines: ÷ dumpsleuth's dumpheap -stat). */
@@ -92,14 +96,15 @@ export function formatBenchMarkdown(report: BenchReport): string {
   lines.push(`- Machine: ${m.cpus} × ${m.cpuModel}, ${(m.totalMemoryBytes / GIB).toFixed(1)} GiB, ${m.os}; load average ${m.loadAverage[0].toFixed(2)} before, ${m.loadAverage[1].toFixed(2)} after`);
   lines.push(`- Node ${report.nodeVersion}, dotnet-dump ${report.dotnetDumpVersion}; ${report.repeat} timed runs per command, median shown; peak RSS = max over runs (${report.rssMethod === 'time' ? 'GNU time %M' : 'VmHWM polled'})`);
   lines.push('');
-  lines.push('| tool | command | median wall s | × dumpsleuth | objects/s | peak RSS MiB | RSS B/object |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  lines.push('| tool | command | median wall s | × dumpsleuth | median CPU s | objects/s | peak RSS MiB | RSS B/object |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const c of report.cases) {
     const rate = c.objectsPerSecond !== undefined ? `${(c.objectsPerSecond / 1e6).toFixed(2)} M` : c.bytesPerSecond !== undefined ? `(${(c.bytesPerSecond / GIB).toFixed(2)} GiB/s)` : '—';
     const perObject = c.peakRssBytes !== undefined && c.peakRssBytes > 0 ? (c.peakRssBytes / d.objects).toFixed(1) : '—';
     const wall = c.timedOut ? 'timed out' : c.failed ? 'failed' : (c.medianWallMs / 1000).toFixed(3);
     const ratio = c.timedOut || c.failed ? '—' : c.ratioVsDumpsleuth.toFixed(2);
-    lines.push(`| ${c.tool} | \`${c.command}\` | ${wall} | ${ratio} | ${rate} | ${c.peakRssBytes !== undefined ? mib(c.peakRssBytes) : '—'} | ${perObject} |`);
+    const cpu = c.medianCpuMs !== undefined && !c.timedOut && !c.failed ? (c.medianCpuMs / 1000).toFixed(3) : '—';
+    lines.push(`| ${c.tool} | \`${c.command}\` | ${wall} | ${ratio} | ${cpu} | ${rate} | ${c.peakRssBytes !== undefined ? mib(c.peakRssBytes) : '—'} | ${perObject} |`);
   }
   lines.push('');
   lines.push('× dumpsleuth = this row\'s median ÷ dumpsleuth\'s median for the same question (same command; first answer: `threads`;');

@@ -423,7 +423,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       }
       requireSuccess(`${c.tool} ${c.command}`, run);
       c.check(run);
-      timings.get(c.id)!.push({ wallMs: run.wallMs, peakRssBytes: run.peakRssBytes });
+      timings.get(c.id)!.push({ wallMs: run.wallMs, peakRssBytes: run.peakRssBytes, ...(run.cpuMs !== undefined ? { cpuMs: run.cpuMs } : {}) });
       log(`run ${round}/${options.repeat}: ${c.tool} ${c.command}: ${(run.wallMs / 1000).toFixed(3)} s, ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
     const read = timeSequentialRead(dumpPath);
@@ -461,6 +461,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       argv: c.argv,
       runs,
       medianWallMs,
+      ...(runs.length > 0 && runs.every((r) => r.cpuMs !== undefined) ? { medianCpuMs: median(runs.map((r) => r.cpuMs!)) } : {}),
       peakRssBytes: Math.max(0, ...runs.map((r) => r.peakRssBytes ?? 0)),
       ratioVsDumpsleuth: medianWallMs / (c.question === 'single' ? medianOf(`dumpsleuth-${c.command.split(' ')[0]!}`) : reference[c.question]),
       objectsPerSecond: walks && runs.length > 0 ? heapReference.totalCount / (medianWallMs / 1000) : undefined,

@@ -1,5 +1,5 @@
-// Runs one child process to completion and measures its wall time and peak resident set size, with no extra
-// packages: GNU time's %M (the kernel's ru_maxrss from wait4, exact, covers waited-for descendants) when
+// Runs one child process to completion and measures its wall time, CPU time and peak resident set size, with no extra
+// packages: GNU time's %M (and %U + %S) (the kernel's ru_maxrss from wait4, exact, covers waited-for descendants) when
 // /usr/bin/time exists, else polling VmHWM in /proc/<pid>/status for the process and its descendants.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +15,9 @@ export interface MeasuredRun {
   readonly wallMs: number;
   /** The largest resident set of any one process of the tree, in bytes. */
   readonly peakRssBytes: number;
+  /** User + system CPU time of the process and its waited-for children (GNU time's %U + %S), in milliseconds;
+   * undefined without /usr/bin/time. On a shared machine it varies far less than the wall time. */
+  readonly cpuMs?: number;
   readonly rssMethod: RssMethod;
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -46,7 +49,7 @@ export function defaultRssMethod(): RssMethod {
 export function measureProcess(command: string, args: readonly string[], options: MeasureOptions = {}): Promise<MeasuredRun> {
   const rssMethod = options.rssMethod ?? defaultRssMethod();
   const timeFile = rssMethod === 'time' ? path.join(os.tmpdir(), `dumpsleuth-bench-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.time`) : '';
-  const [exe, argv] = rssMethod === 'time' ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]] : [command, [...args]];
+  const [exe, argv] = rssMethod === 'time' ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]] : [command, [...args]];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(exe, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
@@ -85,8 +88,9 @@ export function measureProcess(command: string, args: readonly string[], options
         return;
       }
       let peakRssBytes = 0;
+      let cpuMs: number | undefined;
       if (rssMethod === 'time') {
-        peakRssBytes = readTimeMaxRss(timeFile);
+        ({ peakRssBytes, cpuMs } = readTimeFile(timeFile));
         fs.rmSync(timeFile, { force: true });
       } else if (sampler !== undefined) {
         peakRssBytes = sampler.peakBytes;
@@ -94,6 +98,7 @@ export function measureProcess(command: string, args: readonly string[], options
       resolve({
         wallMs,
         peakRssBytes,
+        ...(cpuMs !== undefined ? { cpuMs } : {}),
         rssMethod,
         code,
         signal,
@@ -105,16 +110,16 @@ export function measureProcess(command: string, args: readonly string[], options
 }
 
 // GNU time writes "Command exited with non-zero status N" before the format line when the command fails.
-function readTimeMaxRss(file: string): number {
+function readTimeFile(file: string): { peakRssBytes: number; cpuMs?: number } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return 0;
+    return { peakRssBytes: 0 };
   }
-  const last = text.trim().split('\n').pop() ?? '';
-  const kib = Number(last.trim());
-  return Number.isFinite(kib) ? kib * 1024 : 0;
+  const [kib, user, system] = (text.trim().split('\n').pop() ?? '').trim().split(/\s+/).map(Number);
+  const peakRssBytes = kib !== undefined && Number.isFinite(kib) ? kib * 1024 : 0;
+  return user !== undefined && system !== undefined && Number.isFinite(user + system) ? { peakRssBytes, cpuMs: (user + system) * 1000 } : { peakRssBytes };
 }
 
 /** Samples VmHWM (the kernel's per-process RSS high-water mark) of a process and its descendants. */

@@ -1,5 +1,5 @@
-// The single-object rows of the bench (issue 16): one object, its MethodTable, an array, a delegate, a method and a
-// code address, answered by dumpsleuth and by dotnet-dump in the same run. The targets are picked from the dump by
+// The single-object rows of the bench (issue 16): one object, its MethodTable, an array, a delegate, a method, a
+// code address and where the object is (gcwhere), answered by dumpsleuth and by dotnet-dump in the same run. The targets are picked from the dump by
 // dumpsleuth itself before anything is timed, and each timed answer is checked against the other tool's on the lines
 // that identify it (type name, MethodTable, method name...).
 import { AnswerMismatchError } from './check-answers';
@@ -20,6 +20,9 @@ export interface SingleObjectCommand {
   readonly command: string;
   readonly keys: readonly string[];
 }
+
+/** The `keys` entry that asks for gcwhere's whole table to be compared. */
+const GCWHERE = '(gcwhere table)';
 
 /** Types every .NET process has objects of, tried in order for `dumpdelegate`. */
 const DELEGATE_TYPES = ['System.Action', 'System.EventHandler', 'System.Threading.TimerCallback', 'System.Threading.ContextCallback', 'System.Func'];
@@ -68,6 +71,8 @@ export function singleObjectCommands(t: SingleObjectTargets): SingleObjectComman
   if (t.delegate !== undefined) out.push({ command: `dumpdelegate ${t.delegate}`, keys: [] });
   if (t.ip !== undefined) out.push({ command: `ip2md ${t.ip}`, keys: ['MethodDesc', 'Method Name', 'Class'] });
   if (t.methodDesc !== undefined) out.push({ command: `dumpmd ${t.methodDesc}`, keys: ['Method Name', 'Class', 'MethodTable', 'mdToken'] });
+  // gcwhere's table has no `Key:` lines: its whole text is compared (the GCWHERE marker below).
+  out.push({ command: `gcwhere ${t.object}`, keys: [GCWHERE] });
   return out;
 }
 
@@ -75,6 +80,16 @@ export function singleObjectCommands(t: SingleObjectTargets): SingleObjectComman
  * `dumpdelegate` table ends its rows with). */
 export function checkSingleObjectAnswers(command: SingleObjectCommand, dumpsleuth: MeasuredRun, sos: MeasuredRun): void {
   const differences: string[] = [];
+  if (command.keys[0] === GCWHERE) {
+    // From the table's header on (dotnet-dump prints "Loading core dump" first), trailing blanks aside.
+    const table = (text: string): string => {
+      const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+      return lines.slice(Math.max(0, lines.findIndex((l) => l.startsWith('Address')))).join('\n');
+    };
+    if (table(dumpsleuth.stdout) !== table(sos.stdout)) differences.push(`table: ${JSON.stringify(table(dumpsleuth.stdout))} ≠ ${JSON.stringify(table(sos.stdout))}`);
+    if (differences.length > 0) throw new AnswerMismatchError(`dumpsleuth ${command.command} and dotnet-dump ${command.command}`, differences);
+    return;
+  }
   if (command.keys.length === 0) {
     const names = (text: string): string[] => [...text.matchAll(/^[0-9a-f]{16}\s+[0-9a-f]{16}\s+(.+)$/gim)].map((m) => m[1]!.trim());
     const a = names(dumpsleuth.stdout);

@@ -56,6 +56,7 @@ export const MODULE_OF: Readonly<Record<string, () => CommandModule>> = {
   dominators: () => require('./commands/dominators'),
   retainers: () => require('./commands/dominators'),
   retained: () => require('./commands/retained'),
+  gcwhere: () => require('./commands/gcwhere'),
 };
 
 function isCommand(v: unknown): v is Command {

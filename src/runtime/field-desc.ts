@@ -23,7 +23,12 @@ const FIELD_DESC_RVA = 0x4000000;
 const MAX_FIELDS_PER_CLASS = 65_535;
 const MAX_PARENT_DEPTH = 1_000;
 const MAX_SIG_DEPTH = 64;
-const MAX_TYPEDEFS = 1_000_000;
+/** The names SigFormat gives the primitive element types (CoreLib's `System.<name>`). */
+const PRIMITIVE_NAMES: readonly string[] = [
+  ElementType.Void, ElementType.Boolean, ElementType.Char, ElementType.I1, ElementType.U1, ElementType.I2, ElementType.U2,
+  ElementType.I4, ElementType.U4, ElementType.I8, ElementType.U8, ElementType.R4, ElementType.R8, ElementType.TypedByRef,
+  ElementType.I, ElementType.U,
+].map((et) => sigFormatPrimitiveName(et)!);
 
 /** One decoded FieldDesc. */
 export interface FieldDescInfo {
@@ -144,7 +149,10 @@ interface TypeDefRef {
  */
 export class FieldTypeResolver {
   private constructedIndex?: Map<string, number>;
-  private readonly typeDefIndex = new Map<number, Map<string, number>>();
+  /** CoreLib's `System.<primitive>` TypeDefs by name, found on first use. */
+  private primitiveTokens?: Map<string, number>;
+  /** `module|enclosing|namespace|name` → TypeDef token (0: none), per lookup (no index of a whole module). */
+  private readonly typeDefCache = new Map<string, number>();
   private readonly moduleByAssembly = new Map<string, number>();
   private modulesLoaded = false;
   private readonly cache = new Map<number, FieldTypeInfo>();
@@ -295,7 +303,12 @@ export class FieldTypeResolver {
     const name = sigFormatPrimitiveName(elementType);
     if (name === undefined) return 0;
     const object = this.mts.read(this.rt.readGlobalPointer('ObjectMethodTable'));
-    const token = this.typeDefs(object.module).get(`0|System.${name}`);
+    if (this.primitiveTokens === undefined) {
+      // Every primitive's TypeDef in one pass over CoreLib's rows: a dumpobj asks for several.
+      const md = this.metadataOf(object.module);
+      this.primitiveTokens = md instanceof Error ? new Map() : md.metadata.findTopLevelTypeDefs('System', PRIMITIVE_NAMES);
+    }
+    const token = this.primitiveTokens.get(name);
     return token === undefined ? 0 : this.modules.lookupMapElement(object.module, 'TypeDefToMethodTableMap', token);
   }
 
@@ -316,23 +329,22 @@ export class FieldTypeResolver {
     if (scopeTable === TableId.TypeRef) {
       const outer = this.resolveTypeDefOrRef(module, md, scope, depth + 1);
       if (!outer) return undefined;
-      const t = this.typeDefs(outer.module).get(`${outer.token}|${ref.name}`);
+      const t = this.findTypeDef(outer.module, '', ref.name, outer.token);
       return t === undefined ? undefined : { module: outer.module, token: t };
     }
-    const key = `0|${ref.namespace ? `${ref.namespace}.${ref.name}` : ref.name}`;
     if (scopeTable === TableId.Module || scope === 0) {
-      const t = this.typeDefs(module).get(key);
+      const t = this.findTypeDef(module, ref.namespace, ref.name, 0);
       return t === undefined ? undefined : { module, token: t };
     }
     const preferred = scopeTable === TableId.AssemblyRef ? this.moduleOfAssembly(safe(() => md.getAssemblyRef(scope).name, '')) : undefined;
     if (preferred !== undefined) {
-      const t = this.typeDefs(preferred).get(key);
+      const t = this.findTypeDef(preferred, ref.namespace, ref.name, 0);
       if (t !== undefined) return { module: preferred, token: t };
     }
     // Forwarded or misdirected: search the other modules (this reads every module's metadata, so only now).
     for (const m of this.allModules()) {
       if (m === preferred) continue;
-      const t = this.typeDefs(m).get(key);
+      const t = this.findTypeDef(m, ref.namespace, ref.name, 0);
       if (t !== undefined) return { module: m, token: t };
     }
     return undefined;
@@ -369,23 +381,17 @@ export class FieldTypeResolver {
     }
   }
 
-  /** `enclosingTypeDefToken|Namespace.Name` → TypeDef token, for one module ('0' for top-level types). */
-  private typeDefs(module: number): Map<string, number> {
-    let index = this.typeDefIndex.get(module);
-    if (index) return index;
-    index = new Map();
-    this.typeDefIndex.set(module, index);
-    const md = this.metadataOf(module);
-    if (md instanceof Error) return index;
-    const rows = md.metadata.rowCount(TableId.TypeDef);
-    if (rows > MAX_TYPEDEFS) throw new LimitExceededError(`a module has ${rows} TypeDefs`);
-    for (let rid = 1; rid <= rows; rid++) {
-      const token = 0x02000000 + rid;
-      const n = md.metadata.getTypeDefName(token);
-      const enclosing = md.metadata.getEnclosingType(token);
-      index.set(`${enclosing}|${n.namespace ? `${n.namespace}.${n.name}` : n.name}`, token);
+  /** The TypeDef `namespace`.`name` nested in `enclosing` (0: top level) of `module`, undefined when it has none or
+   * its metadata is unreadable. */
+  private findTypeDef(module: number, namespace: string, name: string, enclosing: number): number | undefined {
+    const key = `${module}|${enclosing}|${namespace}|${name}`;
+    let token = this.typeDefCache.get(key);
+    if (token === undefined) {
+      const md = this.metadataOf(module);
+      token = md instanceof Error ? 0 : md.metadata.findTypeDef(namespace, name, enclosing);
+      this.typeDefCache.set(key, token);
     }
-    return index;
+    return token === 0 ? undefined : token;
   }
 
   /** Every constructed type the runtime has created, keyed by its identity. */

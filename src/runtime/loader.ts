@@ -60,8 +60,16 @@ export class ModuleReader {
     return mod;
   }
 
-  /** Every module of every assembly in the AppDomain's assembly list, in load order. */
+  private modules?: readonly ClrModule[];
+
+  /** Every module of every assembly in the AppDomain's assembly list, in load order (read once: a dump does not
+   * change, and constructed-type lookups walk the list once per lookup). */
   enumerate(): ClrModule[] {
+    this.modules ??= this.readModuleList();
+    return [...this.modules];
+  }
+
+  private readModuleList(): ClrModule[] {
     const d = this.rt.descriptor;
     const m = this.rt.memory;
     const appDomain = this.rt.readGlobalPointer('AppDomain');

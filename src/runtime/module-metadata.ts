@@ -1,5 +1,6 @@
 /**
- * A runtime Module's ECMA-335 metadata, read from its PE image in the dump's memory (mapped or flat layout).
+ * A runtime Module's ECMA-335 metadata, read from its PE image in the dump's memory (mapped or flat layout), page
+ * by page as names are asked for.
  * Pages missing from a heap dump come from the image file on disk through the address space's overlays.
  */
 import { DumpFormatError, UnmappedAddressError } from '../errors';
@@ -33,7 +34,12 @@ export function openModuleMetadata(memory: MemoryReader, module: ClrModule): Mod
   );
   let metadata: EcmaMetadata;
   try {
-    metadata = EcmaMetadata.fromPeImage(image);
+    // Read on demand when the whole block is in the dump (or its image file): one answer touches a few of its pages
+    // (issue 16). Otherwise the eager read fails as before, naming the missing page.
+    const at = image.metadataLocation();
+    metadata = memory.isMapped(base + at.offset, at.size)
+      ? EcmaMetadata.fromLazyBytes(at.size, (offset, target, length) => target.set(memory.read(base + at.offset + offset, length), offset))
+      : EcmaMetadata.fromPeImage(image);
   } catch (e) {
     if (e instanceof UnmappedAddressError) throw new UnmappedAddressError(e.address, e.length, 'metadata of ' + (module.path || 'a module'));
     throw e;

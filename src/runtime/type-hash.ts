@@ -48,7 +48,7 @@ export class ConstructedTypeLookup {
 
   /** The loaded instantiation `token<args>` of the generic type defined in `module`, 0 when not loaded. */
   generic(module: number, token: number, args: readonly number[]): number | undefined {
-    return this.find(hashInstantiatedType(token, args), (h) => {
+    return this.find(hashInstantiatedType(token, args), [module, ...args.map((a) => this.moduleOf(a))], (h) => {
       if (h % 4 !== 0) return false;
       const info = this.mts.tryRead(h);
       if (!info || info.isArray || !info.hasInstantiation || info.typeDefToken !== token || info.module !== module) return false;
@@ -59,17 +59,31 @@ export class ConstructedTypeLookup {
 
   /** The loaded array type of `element` (SZ when `sz`, else multi-dimensional of `rank`), 0 when not loaded. */
   array(element: number, rank: number, sz: boolean): number | undefined {
-    return this.find(hashParamType(sz ? ELEMENT_TYPE_SZARRAY : ELEMENT_TYPE_ARRAY, element), (h) => {
+    return this.find(hashParamType(sz ? ELEMENT_TYPE_SZARRAY : ELEMENT_TYPE_ARRAY, element), [this.moduleOf(element)], (h) => {
       if (h % 4 !== 0) return false;
       const info = this.mts.tryRead(h);
       return info !== undefined && info.isArray && info.isSzArray === sz && this.mts.arrayElementType(info) === element && this.mts.arrayRank(info) === rank;
     });
   }
 
-  private find(hash: number, matches: (handle: number) => boolean): number | undefined {
+  /** The module of a type handle's MethodTable, 0 for a TypeDesc or an unreadable one. */
+  private moduleOf(handle: number): number {
+    return handle % 4 === 0 ? (this.mts.tryRead(handle)?.module ?? 0) : 0;
+  }
+
+  /** Looks in `likely` modules first — the runtime keeps a constructed type in its loader module, which is the
+   * generic definition's or an argument's module (ClassLoader::ComputeLoaderModuleWorker) — then in every other. */
+  private find(hash: number, likely: readonly number[], matches: (handle: number) => boolean): number | undefined {
     try {
       if (!this.layoutHolds()) return undefined;
+      const tried = new Set<number>();
+      for (const m of likely) {
+        if (m === 0 || tried.has(m)) continue;
+        tried.add(m);
+        for (const h of this.modules.typeParamsWithHash(m, hash)) if (matches(h)) return h;
+      }
       for (const mod of this.modules.enumerate()) {
+        if (tried.has(mod.address)) continue;
         for (const h of this.modules.typeParamsWithHash(mod.address, hash)) if (matches(h)) return h;
       }
       return 0;

@@ -39,6 +39,7 @@ import { threadpoolCommand } from './threadpool';
 import { timerinfoCommand } from './timerinfo';
 import { parallelstacksCommand } from './parallelstacks';
 import { dumpasyncCommand } from './dumpasync';
+import { gcwhereCommand } from './gcwhere';
 
 /** Every command a dump session understands. */
 export const COMMANDS: readonly Command[] = [
@@ -79,6 +80,7 @@ export const COMMANDS: readonly Command[] = [
   timerinfoCommand,
   parallelstacksCommand,
   dumpasyncCommand,
+  gcwhereCommand,
 ];
 
 /** Finds a command by name or alias, case-insensitively, accepting WinDbg's leading `!`. */

@@ -5,6 +5,7 @@
 import { DumpFormatError, LimitExceededError } from '../../errors';
 import { BlobHeap, GuidHeap, StringHeap, UserStringHeap } from './metadata-heaps';
 import { CodedIndex, Col, DEFAULT_METADATA_LIMITS, MetadataLimits, MetadataTables, TableId, decodeCodedIndex, encodeCodedIndex } from './metadata-tables';
+import { LazyBytes, type FillBytes } from './lazy-bytes';
 import { PeImage } from './pe-image';
 import { MethodSig, TypeSig, decodeFieldSignature, decodeMethodSignature, decodeMethodSpecSignature, decodeTypeSignature } from './signature-decoder';
 
@@ -78,6 +79,7 @@ export const MethodAttributes = {
   SpecialName: 0x800,
 } as const;
 
+const utf8Encoder = new TextEncoder();
 const METADATA_SIGNATURE = 0x424a5342; // "BSJB", II.24.2.1
 const MAX_VERSION_LENGTH = 255; // II.24.2.1: the version string is at most 255 bytes (padded)
 
@@ -112,9 +114,12 @@ export class EcmaMetadata {
   private constructor(
     readonly bytes: Uint8Array,
     limits: MetadataLimits,
+    lazy?: LazyBytes,
   ) {
     this.limits = limits;
     const size = bytes.length;
+    // The root: 16 bytes, the version string (at most 256), the stream count and the stream headers (at most 40 each).
+    lazy?.ensure(0, 16 + 256 + 4 + limits.maxStreams * 40);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (size < 20) throw new DumpFormatError(`metadata: root of ${size} bytes is truncated`);
     const sig = dv.getUint32(0, true);
@@ -158,19 +163,19 @@ export class EcmaMetadata {
     this.streamNames = names;
     const heap = (n: string): { offset: number; size: number } => found.get(n) ?? { offset: 0, size: 0 };
     const s = heap('#Strings');
-    this.strings = new StringHeap(bytes, s.offset, s.size);
+    this.strings = new StringHeap(bytes, s.offset, s.size, lazy);
     const b = heap('#Blob');
-    this.blobs = new BlobHeap(bytes, b.offset, b.size);
+    this.blobs = new BlobHeap(bytes, b.offset, b.size, lazy);
     const g = heap('#GUID');
-    this.guids = new GuidHeap(bytes, g.offset, g.size);
+    this.guids = new GuidHeap(bytes, g.offset, g.size, lazy);
     const us = heap('#US');
-    this.userStrings = new UserStringHeap(bytes, us.offset, us.size);
+    this.userStrings = new UserStringHeap(bytes, us.offset, us.size, lazy);
     const compressed = found.get('#~');
     const uncompressed = found.get('#-');
     const tableStream = compressed ?? uncompressed;
     if (!tableStream) throw new DumpFormatError('metadata: no #~ or #- table stream');
     this.isUncompressed = !compressed;
-    this.tables = new MetadataTables(bytes, tableStream.offset, tableStream.size, { allIndexesLarge: found.has('#JTD'), limits });
+    this.tables = new MetadataTables(bytes, tableStream.offset, tableStream.size, { allIndexesLarge: found.has('#JTD'), limits, ...(lazy ? { lazy } : {}) });
     this.enclosingCache = new Int32Array(this.tables.rowCount(TableId.TypeDef) + 1).fill(-1);
   }
 
@@ -178,6 +183,13 @@ export class EcmaMetadata {
    * `LimitExceededError` when a count exceeds `limits`. */
   static fromBytes(bytes: Uint8Array, limits: Partial<MetadataLimits> = {}): EcmaMetadata {
     return new EcmaMetadata(bytes, { ...DEFAULT_METADATA_LIMITS, ...limits });
+  }
+
+  /** Parses metadata of `size` bytes read on demand through `fill` (a page at a time, on first use: see
+   * lazy-bytes.ts); throws like `fromBytes`, and later reads throw what `fill` throws. */
+  static fromLazyBytes(size: number, fill: FillBytes, limits: Partial<MetadataLimits> = {}): EcmaMetadata {
+    const lazy = new LazyBytes(size, fill);
+    return new EcmaMetadata(lazy.bytes, { ...DEFAULT_METADATA_LIMITS, ...limits }, lazy);
   }
 
   /** Parses the metadata named by a PE image's CLI header; throws like `fromBytes` and `PeImage.metadataBytes`. */
@@ -305,6 +317,43 @@ export class EcmaMetadata {
   /** The base type (TypeDef/TypeRef/TypeSpec token) of TypeDef `token`, or 0 (interfaces, `System.Object`). */
   getTypeDefExtends(token: number): number {
     return this.readCodedColumn(TableId.TypeDef, ridOf(token, TableId.TypeDef), Col.TypeDef.Extends, CodedIndex.TypeDefOrRef);
+  }
+
+  /** The TypeDef named `namespace`.`name` whose enclosing type is `enclosing` (0: top level), or 0 when none; the
+   * last such row when several match. Compares the #Strings bytes of each row in place (no name index, no strings
+   * made), so one lookup in a module of thousands of types costs a pass over its TypeDef rows. */
+  findTypeDef(namespace: string, name: string, enclosing: number): number {
+    const nameBytes = utf8Encoder.encode(name);
+    const namespaceBytes = utf8Encoder.encode(namespace);
+    const TD = Col.TypeDef;
+    for (let rid = this.rowCount(TableId.TypeDef); rid >= 1; rid--) {
+      if (!this.strings.equals(this.tables.read(TableId.TypeDef, rid, TD.Name), nameBytes)) continue;
+      if (!this.strings.equals(this.tables.read(TableId.TypeDef, rid, TD.Namespace), namespaceBytes)) continue;
+      const token = tokenOf(TableId.TypeDef, rid);
+      if (this.getEnclosingType(token) === enclosing) return token;
+    }
+    return 0;
+  }
+
+  /** The top-level TypeDefs of `namespace` named in `names`, by name (the last row of a name wins), in one pass over
+   * the TypeDef rows: a namespace is compared once per #Strings offset (rows share their namespace's string), and
+   * only the names of rows in `namespace` are read. */
+  findTopLevelTypeDefs(namespace: string, names: readonly string[]): Map<string, number> {
+    const wanted = new Set(names);
+    const namespaceBytes = utf8Encoder.encode(namespace);
+    const namespaceMatch = new Map<number, boolean>();
+    const out = new Map<string, number>();
+    const TD = Col.TypeDef;
+    for (let rid = 1; rid <= this.rowCount(TableId.TypeDef); rid++) {
+      const ns = this.tables.read(TableId.TypeDef, rid, TD.Namespace);
+      let match = namespaceMatch.get(ns);
+      if (match === undefined) namespaceMatch.set(ns, (match = this.strings.equals(ns, namespaceBytes)));
+      if (!match) continue;
+      const name = this.strings.get(this.tables.read(TableId.TypeDef, rid, TD.Name));
+      const token = tokenOf(TableId.TypeDef, rid);
+      if (wanted.has(name) && this.getEnclosingType(token) === 0) out.set(name, token);
+    }
+    return out;
   }
 
   /** The enclosing TypeDef token of a nested TypeDef (NestedClass, II.22.32), or 0 for a top-level type. */

@@ -3,6 +3,7 @@
  * integers (II.23.2) that prefix blobs and fill signatures.
  */
 import { DumpFormatError } from '../../errors';
+import type { LazyBytes } from './lazy-bytes';
 
 const utf8 = new TextDecoder('utf-8');
 const utf16 = new TextDecoder('utf-16le');
@@ -33,6 +34,7 @@ export class StringHeap {
     private readonly bytes: Uint8Array,
     private readonly start: number,
     readonly size: number,
+    private readonly lazy?: LazyBytes,
   ) {}
 
   /** The string at `index`; throws `DumpFormatError` when `index` is outside the heap or the string is unterminated. */
@@ -46,9 +48,12 @@ export class StringHeap {
     const end = this.start + this.size;
     let p = from;
     let ascii = true;
+    this.lazy?.ensure(from, 1);
     while (p < end && b[p] !== 0) {
       if (b[p] >= 0x80) ascii = false;
       p++;
+      // A string may run into a page not read yet.
+      if ((p & 4095) === 0) this.lazy?.ensure(p, 1);
     }
     if (p >= end) throw new DumpFormatError(`metadata: #Strings entry at 0x${index.toString(16)} has no terminating NUL`);
     let s: string;
@@ -61,6 +66,19 @@ export class StringHeap {
     this.cache.set(index, s);
     return s;
   }
+
+  /** True when the string at `index` is exactly the UTF-8 bytes `utf8Bytes`: a name lookup compares bytes in place
+   * instead of decoding every row's name. An index outside the heap is no match. */
+  equals(index: number, utf8Bytes: Uint8Array): boolean {
+    const n = utf8Bytes.length;
+    if (index === 0) return n === 0;
+    if (index >= this.size || index + n >= this.size) return false;
+    const b = this.bytes;
+    const from = this.start + index;
+    this.lazy?.ensure(from, n + 1);
+    for (let i = 0; i < n; i++) if (b[from + i] !== utf8Bytes[i]) return false;
+    return b[from + n] === 0;
+  }
 }
 
 /** The `#Blob` heap: length-prefixed byte runs indexed by byte offset (II.24.2.4). */
@@ -70,6 +88,7 @@ export class BlobHeap {
     readonly bytes: Uint8Array,
     private readonly start: number,
     readonly size: number,
+    private readonly lazy?: LazyBytes,
   ) {}
 
   /** Absolute offset (within the metadata bytes) of the first data byte of blob `index`; throws `DumpFormatError`
@@ -94,10 +113,12 @@ export class BlobHeap {
   private header(index: number): number {
     if (index >= this.size) throw new DumpFormatError(`metadata: #Blob index 0x${index.toString(16)} is past the heap (${this.size} bytes)`);
     const end = this.start + this.size;
+    this.lazy?.ensure(this.start + index, 4);
     const packed = readCompressedPacked(this.bytes, this.start + index, end);
     if (this.start + index + (packed & 7) + Math.floor(packed / 8) > end) {
       throw new DumpFormatError(`metadata: #Blob entry at 0x${index.toString(16)} runs past the heap`);
     }
+    this.lazy?.ensure(this.start + index, (packed & 7) + Math.floor(packed / 8));
     return packed;
   }
 }
@@ -109,6 +130,7 @@ export class GuidHeap {
     private readonly bytes: Uint8Array,
     private readonly start: number,
     readonly size: number,
+    private readonly lazy?: LazyBytes,
   ) {}
 
   /** GUID `index` in the registry form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` ('' for index 0); throws
@@ -119,6 +141,7 @@ export class GuidHeap {
     if (o + 16 > this.size) throw new DumpFormatError(`metadata: #GUID index ${index} is past the heap (${this.size} bytes)`);
     const b = this.bytes;
     const p = this.start + o;
+    this.lazy?.ensure(p, 16);
     const h = (i: number): string => b[p + i].toString(16).padStart(2, '0');
     // The first three groups are little-endian integers (Data1 u32, Data2 u16, Data3 u16).
     return (
@@ -135,6 +158,7 @@ export class UserStringHeap {
     private readonly bytes: Uint8Array,
     private readonly start: number,
     readonly size: number,
+    private readonly lazy?: LazyBytes,
   ) {}
 
   /** The user string at `index`; throws `DumpFormatError` when it is outside the heap. */
@@ -142,9 +166,11 @@ export class UserStringHeap {
     if (index === 0) return '';
     if (index >= this.size) throw new DumpFormatError(`metadata: #US index 0x${index.toString(16)} is past the heap`);
     const end = this.start + this.size;
+    this.lazy?.ensure(this.start + index, 4);
     const packed = readCompressedPacked(this.bytes, this.start + index, end);
     const from = this.start + index + (packed & 7);
     const len = Math.floor(packed / 8);
+    this.lazy?.ensure(from, len);
     if (from + len > end) throw new DumpFormatError(`metadata: #US entry at 0x${index.toString(16)} runs past the heap`);
     // The last byte is a flag (II.24.2.4), not a character.
     const chars = len & ~1;

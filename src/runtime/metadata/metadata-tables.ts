@@ -3,6 +3,7 @@
  * table of II.22, so a column of any row is read with a few integer operations and no allocation.
  */
 import { DumpFormatError, LimitExceededError } from '../../errors';
+import type { LazyBytes } from './lazy-bytes';
 
 /** Table numbers (the high byte of a token), ECMA-335 II.22. */
 export const TableId = {
@@ -222,6 +223,7 @@ export class MetadataTables {
   private readonly colWidths = new Uint8Array(TABLE_COUNT * 16);
   private readonly codedSizes: Uint8Array = new Uint8Array(CODED_INDEXES.length);
   private readonly dv: DataView;
+  private readonly lazy: LazyBytes | undefined;
 
   /** Parses the table stream at `[start, start+size)` of `bytes`; throws `DumpFormatError` for a malformed
    * header or tables that do not fit the stream, `LimitExceededError` for a row count above the cap. */
@@ -229,11 +231,14 @@ export class MetadataTables {
     bytes: Uint8Array,
     start: number,
     size: number,
-    options: { allIndexesLarge: boolean; limits: MetadataLimits },
+    options: { allIndexesLarge: boolean; limits: MetadataLimits; lazy?: LazyBytes },
   ) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const end = start + size;
     if (size < 24 || end > bytes.length) throw new DumpFormatError(`metadata: table stream of ${size} bytes is truncated`);
+    this.lazy = options.lazy;
+    // The header: 24 bytes, a row count per present table (at most 64), and the optional extra data word.
+    this.lazy?.ensure(start, Math.min(size, 24 + 64 * 4 + 4));
     const dv = this.dv;
     this.majorVersion = bytes[start + 4];
     this.minorVersion = bytes[start + 5];
@@ -325,6 +330,7 @@ export class MetadataTables {
     }
     const o = this.tableOffsets[t] + (rid - 1) * this.rowSizes[t] + this.colOffsets[t * 16 + col];
     const w = this.colWidths[t * 16 + col];
+    if (this.lazy !== undefined) this.lazy.ensure(o, w);
     return w === 2 ? this.dv.getUint16(o, true) : w === 4 ? this.dv.getUint32(o, true) : this.dv.getUint8(o);
   }
 

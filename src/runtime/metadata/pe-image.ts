@@ -175,6 +175,15 @@ export class PeImage {
     return this.readAt(this.rvaToOffset(rva, length), length, `RVA 0x${rva.toString(16)}`);
   }
 
+  /** Where the metadata block named by the CLI header lies in the source (offset as `readRva` would read it) and its
+   * size; throws `DumpFormatError` for a non-.NET image or a block outside every section. */
+  metadataLocation(): { offset: number; size: number } {
+    const cli = this.cliHeader;
+    if (!cli) throw new DumpFormatError('PE image: no CLI header (not a .NET assembly)');
+    if (cli.metadata.rva === 0 || cli.metadata.size === 0) throw new DumpFormatError('PE image: CLI header has no metadata directory');
+    return { offset: this.rvaToOffset(cli.metadata.rva, cli.metadata.size), size: cli.metadata.size };
+  }
+
   /** A private copy of the metadata block named by the CLI header; throws `DumpFormatError` for a non-.NET image,
    * and passes on the source's own errors (e.g. `UnmappedAddressError`). */
   metadataBytes(): Uint8Array {

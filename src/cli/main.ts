@@ -34,7 +34,7 @@ roots, reverse edges, dominator tree) in a per-dump index under the cache folder
 answers at once. A changed dump, a stale, truncated or corrupt index is rebuilt, never read. --no-index (or
 DUMPSLEUTH_INDEX=off) neither reads nor writes it; --index-max-size (or $DUMPSLEUTH_INDEX_MAX_SIZE, default 4G)
 caps one dump's index, and a part over the cap is not written (said on stderr).
---workers N (or $DUMPSLEUTH_WORKERS) builds the object graph's references on N threads (default 1; same answers).`;
+--workers N (or $DUMPSLEUTH_WORKERS) walks the heap and builds the object graph's references on N threads (default 1; same answers).`;
 
 /** Global options that may appear anywhere on the command line. */
 interface GlobalOptions {

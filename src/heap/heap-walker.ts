@@ -3,9 +3,10 @@
  * object = MethodTable* (+ length for arrays/strings); size = BaseSize + length * ComponentSize, aligned.
  */
 import type { MemoryReader } from '../dump/memory-reader';
-import type { GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
+import type { AllocContext, GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
 import { MethodTableIndex } from './method-table-index';
+import { startParallelWalk, type ParallelWalk } from './parallel-walk';
 import { throwIfCancelled, walkProgressSink } from './walk-progress';
 
 /** An object the walk could not read. Without `resumedAt` the rest of its segment was skipped; with it, the walk
@@ -37,7 +38,9 @@ const MAX_RESYNC_BYTES = 1 << 20;
 const MAX_RESYNCS_PER_SEGMENT = 64;
 
 /** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
- * MethodTable numbering (e.g. to map `mtIndex` back to addresses). */
+ * MethodTable numbering (e.g. to map `mtIndex` back to addresses). With `parallel` (2 or more threads), later parts
+ * of the heap are read by worker threads (parallel-walk.ts) and visited here in the same order: the visitor sees
+ * exactly the objects, numbering and problems of the one-thread walk. */
 export function forEachObject(
   heap: GcHeap,
   mts: MethodTableReader,
@@ -45,6 +48,7 @@ export function forEachObject(
   visit: ObjectVisitor,
   filter?: (segment: HeapSegment) => boolean,
   index: MethodTableIndex = new MethodTableIndex(),
+  parallel?: ParallelWalk,
 ): WalkProblem[] {
   const problems: WalkProblem[] = [];
   const window = new WalkWindow(memory);
@@ -60,16 +64,44 @@ export function forEachObject(
         throwIfCancelled();
       }
     : throwIfCancelled;
+  const walkHere = (seg: HeapSegment): void => {
+    window.segmentStart = seg.start;
+    walkSegment(heap.allocContexts, mts, window, seg, index, visit, problems);
+    done += seg.end - seg.start;
+  };
   try {
-    for (const seg of segments) {
-      window.segmentStart = seg.start;
-      walkSegment(heap, mts, window, seg, index, visit, problems);
-      done += seg.end - seg.start;
+    const parts = parallel !== undefined && parallel.workers > 1 ? startParallelWalk(parallel, heap, segments) : undefined;
+    if (parts === undefined) for (const seg of segments) walkHere(seg);
+    else {
+      parts.run(walkHere, (seg) => {
+        done += seg.end - seg.start;
+        sink?.update(done, total, 0);
+      }, index, visit, problems);
     }
   } finally {
     sink?.done();
   }
   return problems;
+}
+
+/** Walks `segments` on this thread with a window of its own (a worker's part of a parallel walk): no progress, no
+ * cancellation polling. */
+export function walkSegments(
+  allocContexts: readonly AllocContext[],
+  mts: MethodTableReader,
+  memory: MemoryReader,
+  segments: readonly HeapSegment[],
+  index: MethodTableIndex,
+  visit: ObjectVisitor,
+  problems: WalkProblem[],
+  afterSegment: (segment: HeapSegment) => void,
+): void {
+  const window = new WalkWindow(memory);
+  for (const seg of segments) {
+    window.segmentStart = seg.start;
+    walkSegment(allocContexts, mts, window, seg, index, visit, problems);
+    afterSegment(seg);
+  }
 }
 
 /**
@@ -139,7 +171,7 @@ class WalkWindow {
 }
 
 function walkSegment(
-  heap: GcHeap,
+  contexts: readonly AllocContext[],
   mts: MethodTableReader,
   window: WalkWindow,
   seg: HeapSegment,
@@ -147,7 +179,6 @@ function walkSegment(
   visit: ObjectVisitor,
   problems: WalkProblem[],
 ): void {
-  const contexts = heap.allocContexts;
   const skipContexts = seg.kind !== 'loh' && seg.kind !== 'frozen';
   let ctxIndex = 0;
   // The next allocation context at or after the walk position: one comparison per object in the common case.

@@ -299,6 +299,7 @@ export class ObjectGraph {
       },
       undefined,
       mtIndex,
+      parallel !== undefined && parallel.workers > 1 ? { workers: parallel.workers, dumpPath: parallel.dumpPath, openOptions: parallel.openOptions, ...(parallel.minWalkBytes !== undefined ? { minBytes: parallel.minWalkBytes } : {}) } : undefined,
     );
     if (count >= TWO32 - 1) throw new LimitExceededError(`the heap has ${count} objects; the graph indexes at most 2^32 - 2`);
     const addresses = addressChunks.toArray();

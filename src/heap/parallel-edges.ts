@@ -23,6 +23,9 @@ export interface ParallelEdges {
   readonly openOptions: OpenDumpOptions;
   /** Fewer objects than this are resolved on the calling thread alone (workers cost their start-up). */
   readonly minObjects?: number;
+  /** Heaps of fewer bytes than this are walked (pass 1) on the calling thread alone (parallel-walk.ts's default
+   * when absent). */
+  readonly minWalkBytes?: number;
   /** Told, after the build, which ranges a worker resolved (false: the calling thread did, or redid it). */
   readonly report?: (ranges: readonly { readonly from: number; readonly to: number; readonly byWorker: boolean }[]) => void;
 }

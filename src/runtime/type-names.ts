@@ -198,31 +198,73 @@ function renderClrmdDef(n: DefNode): string {
   // The parser cannot read an argument that is an array of a generic instantiation with an array argument
   // (`Func`1[[KeyValuePair`2[[…],[NuGetFramework[], …]][], …]]`, seen on an MSBuild node's dump: SOS prints the DAC
   // text); `KeyValuePair<String, String>[]` as an argument it reads.
-  if (hasArrayOfGenericArg(n)) return renderDac(n);
-  const arities = n.segments.map((seg) => Number(/`(\d+)$/.exec(seg)?.[1] ?? 0));
-  const declared = arities.reduce((a, b) => a + b, 0);
+  if (n.args.length > 0 && hasArrayOfGenericArg(n)) return renderDac(n);
+  const segments = n.segments;
+  // Plain loops and a cheap arity scan: dumpheap -stat of a compiler's dump renders ten thousand such names cold.
+  let declared = 0;
+  for (let i = 0; i < segments.length; i++) declared += arityOf(segments[i]!);
   if (n.args.length === 0) {
+    if (declared === 0) return joinEscaped(segments);
     // An open definition: the parser invents T1..Tn per segment.
     let k = 0;
-    return n.segments.map((seg, i) => (arities[i] ? `${escapeDacName(stripArity(seg))}<${Array.from({ length: arities[i]! }, () => `T${++k}`).join(', ')}>` : escapeDacName(seg))).join('+');
+    let out = '';
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const arity = arityOf(seg);
+      if (i > 0) out += '+';
+      if (arity === 0) out += escapeDacName(seg);
+      else {
+        out += escapeDacName(stripArity(seg)) + '<';
+        for (let a = 0; a < arity; a++) out += (a > 0 ? ', T' : 'T') + ++k;
+        out += '>';
+      }
+    }
+    return out;
   }
   if (declared === 0) {
-    const last = n.segments.length - 1;
-    return n.segments.map((seg, i) => (i === last ? `${escapeDacName(seg)}<${n.args.map(renderClrmd).join(', ')}>` : escapeDacName(seg))).join('+');
+    let args = '';
+    for (let a = 0; a < n.args.length; a++) args += (a > 0 ? ', ' : '') + renderClrmd(n.args[a]!);
+    return joinEscaped(segments) + '<' + args + '>';
   }
   // The parser gives up on a mismatch and keeps the DAC text.
   if (declared !== n.args.length) return renderDac(n);
   let next = 0;
-  return n.segments
-    .map((seg, i) => {
-      const arity = arities[i]!;
-      // The parser keeps the DAC's escapes (`System-String\,T` in a compiler-generated iterator's name).
-      if (arity === 0) return escapeDacName(seg);
-      const mine = n.args.slice(next, next + arity);
-      next += arity;
-      return `${escapeDacName(stripArity(seg))}<${mine.map(renderClrmd).join(', ')}>`;
-    })
-    .join('+');
+  let out = '';
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const arity = arityOf(seg);
+    if (i > 0) out += '+';
+    // The parser keeps the DAC's escapes (`System-String\,T` in a compiler-generated iterator's name).
+    if (arity === 0) {
+      out += escapeDacName(seg);
+      continue;
+    }
+    out += escapeDacName(stripArity(seg)) + '<';
+    for (let a = 0; a < arity; a++) out += (a > 0 ? ', ' : '') + renderClrmd(n.args[next + a]!);
+    out += '>';
+    next += arity;
+  }
+  return out;
+}
+
+/** The segments escaped and joined with `+` (a nested type's path). */
+function joinEscaped(segments: readonly string[]): string {
+  let out = escapeDacName(segments[0]!);
+  for (let i = 1; i < segments.length; i++) out += '+' + escapeDacName(segments[i]!);
+  return out;
+}
+
+/** The arity suffix of a metadata name (`List`1` → 1), 0 without one. */
+function arityOf(segment: string): number {
+  const tick = segment.lastIndexOf('`');
+  if (tick < 0 || tick === segment.length - 1) return 0;
+  let value = 0;
+  for (let i = tick + 1; i < segment.length; i++) {
+    const c = segment.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return 0;
+    value = value * 10 + c;
+  }
+  return value;
 }
 
 /** DAC style (TypeString with FormatNamespace|FormatFullInst): reserved characters escaped, arguments as
@@ -283,11 +325,15 @@ function renderWrapped(n: TypeNameNode, render: (n: TypeNameNode) => string, ren
 
 /** TypeString escapes the characters its own grammar uses (`, [ ] & * + \`) inside a name. */
 export function escapeDacName(segment: string): string {
+  if (!NEEDS_ESCAPE.test(segment)) return segment;
   return segment.replace(/[,[\]&*+\\]/g, (c) => '\\' + c);
 }
 
+const NEEDS_ESCAPE = /[,[\]&*+\\]/;
+
 function stripArity(segment: string): string {
-  return segment.replace(/`\d+$/, '');
+  const tick = segment.lastIndexOf('`');
+  return tick < 0 || arityOf(segment) === 0 ? segment : segment.slice(0, tick);
 }
 
 function arraySuffix(n: { rank: number; sz: boolean }): string {

@@ -10,6 +10,7 @@ import { addressArg, numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, n0, right, x12 } from '../format';
 import type { Session } from '../session';
+import { parallelWalkOf } from './parallel-walk-options';
 import { rootCache } from './root-cache';
 import { reportWalkProblems, reportNameProblems } from './warnings';
 
@@ -107,6 +108,7 @@ export const dumpheapCommand: Command = {
       },
       undefined,
       index,
+      parallelWalkOf(session),
     );
     reportWalkProblems(session, problems);
 

@@ -11,6 +11,7 @@ import { handleSlotCountOf, readGcHandles, type GcHandle, type HandleSlotCount }
 import { readThreads } from '../../runtime/thread-store';
 import type { Session } from '../session';
 import { codeResolverOf } from '../../runtime/code/code-resolver';
+import { parallelWalkOf } from './parallel-walk-options';
 import { reportWalkProblems } from './warnings';
 import { sessionIndexOf } from '../index/session-index';
 
@@ -81,6 +82,7 @@ export class RootCache {
           o.workers !== undefined && o.workers > 1
             ? {
                 workers: o.workers,
+                ...(parallelWalkOf(s)?.minBytes !== undefined ? { minWalkBytes: parallelWalkOf(s)!.minBytes! } : {}),
                 dumpPath: s.dump.path,
                 openOptions: {
                   ...(o.imagePath ? { imagePath: o.imagePath } : {}),

@@ -3,6 +3,8 @@
 //    `retained` and `gcroot` (two objects: the top retainer and a small one) and `analyze` with --json three times —
 //    with --no-index, with an empty index folder (the answers are computed and the index written), and again (the
 //    answers come from the index: stderr says which parts were read) — and the three outputs are byte for byte equal.
+//    Then `analyze` alone (as a process's first command its answer is stored, and the next process prints the stored
+//    answer): the stored answer equals a fresh --no-index one, in JSON and in text.
 // 2. An index that does not check out is detected and rebuilt, never read: a flipped byte in a section or in the
 //    header, a truncated file, a touched dump (mtime), a dump edited in place with its size and mtime restored, a
 //    part derived from another graph; plus the size cap, --no-index, and that nothing is written beside the dump.
@@ -71,6 +73,20 @@ describe('per-dump index: the same answers with and without it, on every standar
       assert.ok(without.stdout.length > 0);
       assert.equal(first.stdout, without.stdout, 'the run that writes the index answers as --no-index');
       assert.equal(second.stdout, without.stdout, 'the run that reads the index answers as --no-index');
+
+      // analyze as a process's only command: the process that computes it stores its answer, the next one prints the
+      // stored answer (reading nothing else), in JSON and in text, and both equal a fresh --no-index answer.
+      const json = ['--json', dump.dumpPath, 'analyze'];
+      const fresh = await run(['--no-index', ...json], indexDir);
+      const computes = await run(json, indexDir);
+      assert.ok(indexLines(computes).some((l) => l.startsWith('dumpsleuth: index: wrote answers (')), indexLines(computes).join('\n'));
+      const replays = await run(json, indexDir);
+      assert.deepEqual(indexLines(replays), ['dumpsleuth: index: read analyze answer'], 'the stored answer, nothing else');
+      assert.equal(computes.stdout, fresh.stdout, 'the process that stores the answer prints a fresh one');
+      assert.equal(replays.stdout, fresh.stdout, 'the stored analyze answer equals a fresh one (JSON)');
+      const text = await run([dump.dumpPath, 'analyze'], indexDir);
+      assert.deepEqual(indexLines(text), ['dumpsleuth: index: read analyze answer']);
+      assert.equal(text.stdout, (await run(['--no-index', dump.dumpPath, 'analyze'], indexDir)).stdout, 'the stored analyze answer equals a fresh one (text)');
     });
   }
 });

@@ -110,7 +110,15 @@ export class RootCache {
 
   /** True once roots have been gathered in this session (SOS prints its caching notice only the first time). */
   get hasRoots(): boolean {
-    return this.nonStackValue !== undefined;
+    return this.nonStackValue !== undefined || this.rootsAnswered;
+  }
+
+  private rootsAnswered = false;
+
+  /** Says that a command answered from the per-dump index gathered the roots when it was computed (so a later
+   * gcroot in this session prints what it would have printed after that command ran in full). */
+  rootsGatheredByStoredAnswer(): void {
+    this.rootsAnswered = true;
   }
 
   /** Strong handle roots and finalizer roots. */

@@ -32,6 +32,16 @@ export interface IndexSettings {
 type Part = 'graph' | 'roots' | 'reverse' | 'dominators';
 const PARTS: readonly Part[] = ['graph', 'roots', 'reverse', 'dominators'];
 
+/** A command's whole answer as the index keeps it (`analyze`'s findings): its text, its JSON and its warnings. */
+export interface StoredAnswer {
+  readonly text: string;
+  readonly json: unknown;
+  readonly warnings: readonly string[];
+}
+
+/** The file of stored answers (not a part of the graph: keyed by the dump's identity alone). */
+const ANSWERS = 'answers';
+
 /** Roots as RootCache keeps them. */
 export interface StoredRoots {
   readonly nonStack: GcRoot[];
@@ -51,6 +61,8 @@ export class SessionIndex {
   private heavy?: HeavyParts;
   private treeComputed = false;
   private treeStored = false;
+  /** Answers computed by this process, by `answerKey`, not yet written. */
+  private readonly newAnswers = new Map<string, StoredAnswer>();
   /** Lines for stderr: parts rebuilt because they did not check out, parts not written (cap, disk). */
   readonly notes: string[] = [];
 
@@ -147,8 +159,38 @@ export class SessionIndex {
     return (this.heavy = heavy);
   }
 
+  /** The stored answer of `command` with `args` (the words that change it), or undefined. */
+  storedAnswer(command: string, args: readonly string[]): StoredAnswer | undefined {
+    const file = this.openPart(ANSWERS);
+    if (file === undefined) return undefined;
+    try {
+      const all = file.json('answers') as Record<string, StoredAnswer>;
+      const found = Object.prototype.hasOwnProperty.call(all, answerKey(command, args)) ? all[answerKey(command, args)] : undefined;
+      if (found === undefined) return undefined;
+      if (typeof found.text !== 'string' || !Array.isArray(found.warnings)) throw new IndexFileError(`stored ${command} answer is malformed`);
+      this.log(`read ${command} answer`);
+      return found;
+    } catch (e) {
+      this.rejectedFile(ANSWERS, e);
+      return undefined;
+    } finally {
+      file.close();
+    }
+  }
+
+  /** Records an answer computed by this process (written by `persist`). */
+  answerComputed(command: string, args: readonly string[], answer: StoredAnswer): void {
+    this.newAnswers.set(answerKey(command, args), answer);
+  }
+
   /** Writes the parts built by this process that the index lacks; failures and the cap become notes. */
   persist(): void {
+    this.persistParts();
+    // After the graph: a new graph file removes the answers of an older one.
+    this.persistAnswers();
+  }
+
+  private persistParts(): void {
     const graph = this.graph;
     if (graph === undefined || this.identity() === undefined) return;
     for (const part of PARTS) {
@@ -161,6 +203,38 @@ export class SessionIndex {
         this.notes.push(`index: ${part} not written: ${(e as Error).message}`);
         return;
       }
+    }
+  }
+
+  /** Adds this process's new answers to the stored ones (read again: another process may have added some). */
+  private persistAnswers(): void {
+    if (this.newAnswers.size === 0 || this.identity() === undefined) return;
+    const id = this.identity()!;
+    const folder = path.join(this.settings.dir, id.folder);
+    let all: Record<string, StoredAnswer> = {};
+    const existing = this.openPart(ANSWERS);
+    if (existing !== undefined) {
+      try {
+        all = existing.json('answers') as Record<string, StoredAnswer>;
+      } catch (e) {
+        this.rejectedFile(ANSWERS, e);
+      } finally {
+        existing.close();
+      }
+    }
+    for (const [k, a] of this.newAnswers) all[k] = a;
+    this.newAnswers.clear();
+    try {
+      const text = JSON.stringify(all);
+      const kept = PARTS.reduce((sum, p) => sum + fileSize(path.join(folder, `${p}.dsi`)), 0);
+      if (kept + text.length > this.settings.maxBytes) {
+        throw new IndexFileError(`it would take ${mib(kept + text.length)} for this dump, over the index size cap of ${mib(this.settings.maxBytes)} (--index-max-size or DUMPSLEUTH_INDEX_MAX_SIZE)`);
+      }
+      fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+      const written = writeIndexFile(path.join(folder, `${ANSWERS}.dsi`), { part: ANSWERS, key: id.key, meta: { dump: id.realPath } }, [{ name: 'answers', type: 'json', data: all }]);
+      this.log(`wrote answers (${mib(written.bytes)})`);
+    } catch (e) {
+      this.notes.push(`index: answers not written: ${(e as Error).message}`);
     }
   }
 
@@ -213,7 +287,7 @@ export class SessionIndex {
       );
     }
     fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-    if (part === 'graph') for (const p of PARTS) fs.rmSync(path.join(folder, `${p}.dsi`), { force: true });
+    if (part === 'graph') for (const p of [...PARTS, ANSWERS]) fs.rmSync(path.join(folder, `${p}.dsi`), { force: true });
     const meta: Record<string, unknown> = { dump: id.realPath, graph: part === 'graph' ? undefined : this.graphDigest, objects: this.graph!.count };
     if (part === 'dominators') meta.reachableCount = this.heavy!.tree!.reachableCount;
     const written = writeIndexFile(path.join(folder, `${part}.dsi`), { part, key: id.key, meta }, sections);
@@ -278,6 +352,10 @@ export class SessionIndex {
   }
 
   private open(part: Part): IndexFile | undefined {
+    return this.openPart(part);
+  }
+
+  private openPart(part: string): IndexFile | undefined {
     const id = this.identity();
     if (id === undefined) return undefined;
     const file = path.join(this.settings.dir, id.folder, `${part}.dsi`);
@@ -285,7 +363,7 @@ export class SessionIndex {
     try {
       return IndexFile.open(file, id.key, part);
     } catch (e) {
-      this.rejected(part, e);
+      this.rejectedFile(part, e);
       return undefined;
     }
   }
@@ -308,6 +386,10 @@ export class SessionIndex {
   }
 
   private rejected(part: Part, e: unknown): void {
+    this.rejectedFile(part, e);
+  }
+
+  private rejectedFile(part: string, e: unknown): void {
     if (!(e instanceof DumpsleuthError)) throw e;
     this.notes.push(`index: ${part} rebuilt: ${e.message}`);
   }
@@ -336,6 +418,11 @@ export function sessionIndexOf(session: Session): SessionIndex | undefined {
     }
   }
   return index ?? undefined;
+}
+
+/** The key of a stored answer: the command and the words that change its answer. */
+function answerKey(command: string, args: readonly string[]): string {
+  return JSON.stringify([command, ...args]);
 }
 
 function fileSize(file: string): number {

@@ -77,18 +77,45 @@ export interface StoredGraph {
   readonly problems: GraphProblems;
 }
 
+/** A graph read object by object: an ObjectGraph, or the per-dump index read page by page (cli/index), which a
+ * one-object answer (gcroot, retained) uses without loading the whole graph. What slot offsets and printed chains
+ * need. */
+export interface GraphAccess {
+  readonly count: number;
+  addressOf(i: number): number;
+  mtOf(i: number): number;
+  typeIndexOf(i: number): number;
+  sizeOf(i: number): number;
+  /** Object i's outgoing edges are `edgeStartOf(i)..edgeStartOf(i + 1)` (i up to `count`). */
+  edgeStartOf(i: number): number;
+  edgeTargetOf(edge: number): number;
+  /** The object whose outgoing edges include `edge`. */
+  sourceOf(edge: number): number;
+  /** The index of the object starting at `address`, or NO_OBJECT. */
+  indexOf(address: number): number;
+  /** As ObjectGraph.edgeOffsetOf. */
+  edgeOffsetOf(edge: number): number;
+}
+
 /** Where slot offsets come from: stored (synthetic graphs) or recomputed from the dump. */
 interface OffsetSource {
-  offsetOf(graph: ObjectGraph, edge: number): number;
+  offsetOf(graph: GraphAccess, edge: number): number;
   /** The offsets of all of object `i`'s edges into `out` (one scan of the object). */
-  offsetsOf?(graph: ObjectGraph, i: number, out: Float64Array): void;
+  offsetsOf?(graph: GraphAccess, i: number, out: Float64Array): void;
+}
+
+/** Slot offsets recomputed from the dump for a graph read object by object (see `GraphAccess`); `methodTables` are
+ * the graph's MethodTables by type index. */
+export function dumpSlotOffsets(mts: MethodTableReader, memory: MemoryReader, methodTables: Float64Array): (graph: GraphAccess, edge: number) => number {
+  const offsets = new DumpOffsets(memory, new TypeTable(mts, memory, methodTables));
+  return (graph, edge) => offsets.offsetOf(graph, edge);
 }
 
 /** Edge offsets remembered per graph (a bounded cache: cleared when full). */
 const OFFSET_CACHE_LIMIT = 1 << 16;
 
 /** The object graph of one heap. */
-export class ObjectGraph {
+export class ObjectGraph implements GraphAccess {
   private reverseValue?: ReverseEdgesImpl;
   private mtsValue?: Float64Array;
   private mtIndexes?: Uint32Array;
@@ -123,6 +150,22 @@ export class ObjectGraph {
 
   get edgeCount(): number {
     return this.edgeTarget.length;
+  }
+
+  addressOf(i: number): number {
+    return this.addresses[i]!;
+  }
+
+  sizeOf(i: number): number {
+    return this.sizes[i]!;
+  }
+
+  edgeStartOf(i: number): number {
+    return this.edgeStart[i]!;
+  }
+
+  edgeTargetOf(edge: number): number {
+    return this.edgeTarget[edge]!;
   }
 
   /** Object i's MethodTable. */
@@ -673,7 +716,7 @@ export function edgeBound(input: EdgeRangeInput, from: number, to: number): numb
  * dependent-handle edges (the build's order). */
 class DumpOffsets implements OffsetSource, SlotVisitor {
   private readonly reader: SlotReader;
-  private graph?: ObjectGraph;
+  private graph?: GraphAccess;
   private address = 0;
   private wanted = 0;
   private seen = 0;
@@ -689,32 +732,32 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
     this.reader = new SlotReader(memory, 1 << 16);
   }
 
-  offsetOf(graph: ObjectGraph, edge: number): number {
+  offsetOf(graph: GraphAccess, edge: number): number {
     const s = graph.sourceOf(edge);
     const desc = this.types.descOf(graph.typeIndexOf(s));
     if (desc === null) return DEPENDENT_EDGE;
     this.graph = graph;
-    this.address = graph.addresses[s]!;
-    this.wanted = edge - graph.edgeStart[s]!;
+    this.address = graph.addressOf(s);
+    this.wanted = edge - graph.edgeStartOf(s);
     this.seen = 0;
     this.found = -1;
     this.failed = false;
-    forEachSlot(desc, graph.sizes[s]!, this);
+    forEachSlot(desc, graph.sizeOf(s), this);
     return this.found >= 0 && !this.failed ? this.found : DEPENDENT_EDGE;
   }
 
-  offsetsOf(graph: ObjectGraph, i: number, out: Float64Array): void {
+  offsetsOf(graph: GraphAccess, i: number, out: Float64Array): void {
     out.fill(DEPENDENT_EDGE);
     const desc = this.types.descOf(graph.typeIndexOf(i));
     if (desc === null) return;
     this.graph = graph;
-    this.address = graph.addresses[i]!;
+    this.address = graph.addressOf(i);
     this.wanted = -1;
     this.seen = 0;
     this.found = -1;
     this.failed = false;
     this.all = out;
-    forEachSlot(desc, graph.sizes[i]!, this);
+    forEachSlot(desc, graph.sizeOf(i), this);
     this.all = undefined;
     // As offsetOf: an object the build could not read whole kept only its dependent edges.
     if (this.failed) out.fill(DEPENDENT_EDGE);

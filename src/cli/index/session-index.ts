@@ -10,13 +10,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HeavyParts } from '../../analysis/analysis-context';
-import type { DominatorTree } from '../../analysis/dominators';
+import { dominatorChildren } from '../../analysis/dominator-children';
+import { computeRetainedSizes, type DominatorTree } from '../../analysis/dominators';
 import { DumpsleuthError } from '../../errors';
 import { ObjectGraph, type GraphProblems } from '../../heap/object-graph';
 import type { GcRoot } from '../../heap/roots';
 import type { Session } from '../session';
 import { dumpIdentity, type DumpIdentity } from './dump-identity';
 import { IndexFile, IndexFileError, writeIndexFile, type SectionData } from './index-file';
+import { PagedGraph } from './paged-graph';
 
 /** Where the index lives and how big it may grow. */
 export interface IndexSettings {
@@ -61,6 +63,7 @@ export class SessionIndex {
   private heavy?: HeavyParts;
   private treeComputed = false;
   private treeStored = false;
+  private paged = new Map<string, PagedGraph | null>();
   /** Answers computed by this process, by `answerKey`, not yet written. */
   private readonly newAnswers = new Map<string, StoredAnswer>();
   /** Lines for stderr: parts rebuilt because they did not check out, parts not written (cap, disk). */
@@ -102,6 +105,67 @@ export class SessionIndex {
     } finally {
       file.close();
     }
+  }
+
+  /** The stored graph read page by page, with its reverse edges (`reverse`) or its dominator answers
+   * (`dominators`), or undefined when the index lacks them or they do not check out (said in the notes). For a
+   * one-object answer before the session has loaded the whole graph. */
+  pagedGraph(derived: 'reverse' | 'dominators'): PagedGraph | undefined {
+    const known = this.paged.get(derived);
+    if (known !== undefined) return known ?? undefined;
+    let result: PagedGraph | null = null;
+    const graphFile = this.open('graph');
+    if (graphFile !== undefined) {
+      const files = [graphFile];
+      try {
+        if (this.graphDigest !== undefined && this.graphDigest !== graphFile.digest) throw new IndexFileError('the graph file changed while the session was open');
+        this.graphDigest = graphFile.digest;
+        this.graphStored = true;
+        const other = this.openDerived(derived);
+        if (other !== undefined) {
+          files.push(other);
+          const s = this.session;
+          const sizes = graphFile.paged('sizes', graphFile.typeOf('sizes') === 'f64' ? 'f64' : 'u32');
+          result = new PagedGraph(
+            graphFile.paged('addresses', 'f64'),
+            graphFile.paged('typeIndexes', 'u32'),
+            graphFile.f64('methodTables'),
+            sizes,
+            graphFile.paged('edgeStart', 'u32'),
+            graphFile.paged('edgeTarget', 'u32'),
+            graphFile.json('problems') as GraphProblems,
+            derived === 'reverse' ? other.paged('start', 'u32') : undefined,
+            derived === 'reverse' ? other.paged('source', 'u32') : undefined,
+            derived === 'dominators'
+              ? { idom: other.paged('idom', 'i32'), retained: other.paged('retained', 'f64'), subtree: other.paged('subtree', 'u32'), childStart: other.paged('childStart', 'u32'), children: other.paged('children', 'u32') }
+              : undefined,
+            files,
+            s.methodTables,
+            s.runtime.memory,
+          );
+        }
+      } catch (e) {
+        this.rejected(derived, e);
+        result = null;
+      } finally {
+        if (result === null) for (const f of files) f.close();
+      }
+    }
+    this.paged.set(derived, result);
+    return result ?? undefined;
+  }
+
+  /** A one-object answer read from `graph` failed (a corrupt page): says so; the caller answers from the whole graph,
+   * whose load checks every page again and rebuilds what does not check out. */
+  pagedReadFailed(graph: PagedGraph, derived: 'reverse' | 'dominators', e: unknown): void {
+    this.rejected(derived, e);
+    for (const [k, g] of this.paged) if (g === graph) this.paged.set(k, null);
+    graph.close();
+  }
+
+  /** Says in the index log that `command` answered from index pages. */
+  answeredFromPages(command: string, graph: PagedGraph): void {
+    this.log(`${command} answered from index pages (${graph.pagesRead} pages read)`);
   }
 
   /** Records a graph built from the dump (written by `persist`). */
@@ -267,9 +331,16 @@ export class SessionIndex {
       case 'dominators': {
         if (this.treeStored || !this.treeComputed || this.heavy?.tree === undefined) return undefined;
         const t = this.heavy.tree;
+        // What `retained <addr>` reads for one object (paged-graph.ts), so the next process need not load the tree.
+        const retained = this.heavy.retained ?? computeRetainedSizes(t, graph.sizes);
+        const c = dominatorChildren(t, graph.count);
         return [
           { name: 'idom', type: 'i32', data: t.idom },
           { name: 'preorder', type: 'i32', data: t.preorder },
+          { name: 'retained', type: 'f64', data: retained },
+          { name: 'subtree', type: 'u32', data: c.subtree },
+          { name: 'childStart', type: 'u32', data: c.childStart },
+          { name: 'children', type: 'u32', data: c.children },
         ];
       }
     }

@@ -105,9 +105,13 @@ interface OffsetSource {
 }
 
 /** Slot offsets recomputed from the dump for a graph read object by object (see `GraphAccess`); `methodTables` are
- * the graph's MethodTables by type index. */
-export function dumpSlotOffsets(mts: MethodTableReader, memory: MemoryReader, methodTables: Float64Array): (graph: GraphAccess, edge: number) => number {
-  const offsets = new DumpOffsets(memory, new TypeTable(mts, memory, methodTables));
+ * the graph's MethodTables by type index. No address lookup per slot: the build stored resolved slots in slot order,
+ * so with `everyObjectRead` (the graph has no unreadable objects) the edge that is the (j+1)-th edge of its source to
+ * its target is the (j+1)-th slot holding the target's address (none: a dependent-handle edge), and the scan stops
+ * there — one link out of a 20 M-element array costs the dump's bytes up to it, not lookups. Otherwise a slot counts
+ * when its value is the address of the object's next stored edge target, read to the object's end. */
+export function dumpSlotOffsets(mts: MethodTableReader, memory: MemoryReader, methodTables: Float64Array, everyObjectRead: boolean): (graph: GraphAccess, edge: number) => number {
+  const offsets = new DumpOffsets(memory, new TypeTable(mts, memory, methodTables), everyObjectRead ? 'match' : 'targets');
   return (graph, edge) => offsets.offsetOf(graph, edge);
 }
 
@@ -724,10 +728,18 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
   private failed = false;
   /** Set while `offsetsOf` collects every slot. */
   private all?: Float64Array;
+  /** The source object's stored edges (for 'targets'). */
+  private first = 0;
+  private end = 0;
+  /** The wanted edge's target address (for 'match'). */
+  private match = 0;
 
   constructor(
     memory: MemoryReader,
     private readonly types: TypeTable,
+    /** How a slot is known to be an edge: its value looked up ('lookup'), compared with the next stored edge target
+     * ('targets'), or only the slots holding the wanted edge's target counted ('match'; see `dumpSlotOffsets`). */
+    private readonly mode: 'lookup' | 'targets' | 'match' = 'lookup',
   ) {
     this.reader = new SlotReader(memory, 1 << 16);
   }
@@ -738,7 +750,15 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
     if (desc === null) return DEPENDENT_EDGE;
     this.graph = graph;
     this.address = graph.addressOf(s);
-    this.wanted = edge - graph.edgeStartOf(s);
+    this.first = graph.edgeStartOf(s);
+    this.end = this.mode === 'targets' ? graph.edgeStartOf(s + 1) : 0;
+    this.wanted = edge - this.first;
+    if (this.mode === 'match') {
+      const t = graph.edgeTargetOf(edge);
+      this.match = graph.addressOf(t);
+      this.wanted = 0;
+      for (let k = this.first; k < edge; k++) if (graph.edgeTargetOf(k) === t) this.wanted++;
+    }
     this.seen = 0;
     this.found = -1;
     this.failed = false;
@@ -770,7 +790,23 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
       return false;
     }
     if ((r.lo === 0 && r.hi === 0) || r.hi >= MAX_HI) return true;
-    if (this.graph!.indexOf(r.hi * TWO32 + r.lo) === NO_OBJECT) return true;
+    const value = r.hi * TWO32 + r.lo;
+    if (this.mode === 'match' && this.all === undefined) {
+      if (value === this.match && this.seen++ === this.wanted) {
+        this.found = offset;
+        return false;
+      }
+      return true;
+    }
+    if (this.mode === 'targets' && this.all === undefined) {
+      // A value that starts an object was resolved by the build into the next stored edge, and no other value
+      // equals that object's address; past the stored edges the lookup decides (an inconsistent index).
+      const k = this.first + this.seen;
+      if (k < this.end ? value !== this.graph!.addressOf(this.graph!.edgeTargetOf(k)) : this.graph!.indexOf(value) === NO_OBJECT) return true;
+      if (this.seen++ === this.wanted) this.found = offset;
+      return true;
+    }
+    if (this.graph!.indexOf(value) === NO_OBJECT) return true;
     if (this.all) {
       if (this.seen < this.all.length) this.all[this.seen] = offset;
       this.seen++;

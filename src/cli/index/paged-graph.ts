@@ -64,7 +64,7 @@ export class PagedGraph implements ReverseGraphAccess {
         throw new IndexFileError('stored dominator sections do not fit the graph');
       }
     }
-    this.slotOffset = dumpSlotOffsets(mts, memory, methodTables);
+    this.slotOffset = dumpSlotOffsets(mts, memory, methodTables, problems.unreadableCount === 0);
   }
 
   /** Pages read from the index so far (said in the index log). */

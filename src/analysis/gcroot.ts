@@ -4,7 +4,7 @@
  * target; each root whose object reaches the target is reported with that shortest chain (SOS reports one chain
  * per root too, found depth-first; ours is the shortest). `all` lists every simple path per root instead.
  */
-import { NO_OBJECT, type ObjectGraph } from '../heap/object-graph';
+import { NO_OBJECT, type GraphAccess, type ObjectGraph } from '../heap/object-graph';
 import type { GcRoot } from '../heap/roots';
 import { allChainsFrom, chainFrom, shortestPathsTo } from './path-to';
 
@@ -46,6 +46,61 @@ export function findRootPaths(graph: ObjectGraph, roots: readonly GcRoot[], targ
       const c = chainFrom(paths, from)!;
       out.push({ root, chain: c.nodes.map((index, k) => ({ index, edge: c.edges[k]! })) });
     }
+  }
+  return out;
+}
+
+/** A graph read object by object with its reverse edges (the per-dump index read page by page). */
+export interface ReverseGraphAccess extends GraphAccess {
+  /** Object i's incoming edges are `reverseStartOf(i)..reverseStartOf(i + 1)`. */
+  reverseStartOf(i: number): number;
+  /** The referencing object of incoming edge `k` (ascending within one object's run, as ReverseEdges.source). */
+  reverseSourceOf(k: number): number;
+}
+
+/** `findRootPaths` (without `all`) over a graph read object by object: the same backward breadth-first search in the
+ * same order, with its state in maps, so its cost follows the objects that reach the target (which is what the
+ * per-dump index reads) and nothing is heap-sized. Returns undefined when more than `maxVisited` objects reach the
+ * target (then the whole graph is the cheaper way). */
+export function findRootPathsSparse(graph: ReverseGraphAccess, roots: readonly GcRoot[], target: number, limit = Infinity, maxVisited = 1 << 21): RootPath[] | undefined {
+  const next = new Map<number, number>([[target, target]]);
+  const queue = [target];
+  for (let head = 0; head < queue.length; head++) {
+    const i = queue[head]!;
+    const end = graph.reverseStartOf(i + 1);
+    for (let k = graph.reverseStartOf(i); k < end; k++) {
+      const s = graph.reverseSourceOf(k);
+      if (next.has(s)) continue;
+      next.set(s, i);
+      queue.push(s);
+    }
+    if (queue.length > maxVisited) return undefined;
+  }
+  // A root counts when its object is the start of an object that reaches the target (as graph.indexOf finds it).
+  const byAddress = new Map<number, number>();
+  for (const i of queue) byAddress.set(graph.addressOf(i), i);
+  const out: RootPath[] = [];
+  let reported = 0;
+  for (const root of roots) {
+    if (reported >= limit) break;
+    const from = byAddress.get(root.object);
+    if (from === undefined) continue;
+    reported++;
+    const chain: ChainLink[] = [{ index: from, edge: -1 }];
+    for (let cur = from; cur !== target; ) {
+      const to = next.get(cur)!;
+      let edge = -1;
+      const end = graph.edgeStartOf(cur + 1);
+      for (let e = graph.edgeStartOf(cur); e < end; e++) {
+        if (graph.edgeTargetOf(e) === to) {
+          edge = e;
+          break;
+        }
+      }
+      chain.push({ index: to, edge });
+      cur = to;
+    }
+    out.push({ root, chain });
   }
   return out;
 }

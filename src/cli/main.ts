@@ -151,6 +151,7 @@ export function runCommand(session: Session, words: readonly string[], json: boo
     setWalkProgressSink(wantJson ? undefined : terminalProgress('Walking heap'));
     let result: CommandResult;
     session.commandName = cmd.name;
+    session.commandCount++;
     try {
       result = cmd.run(session, cleanArgs);
     } finally {

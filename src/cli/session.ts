@@ -33,6 +33,9 @@ export class Session {
   private namesValue?: TypeNameResolver;
   /** The running command's name, so a refusal of an unsupported runtime can name it. */
   commandName: string | undefined;
+  /** Commands started in this session (counted by the CLI's runCommand): a stored answer (the per-dump index) stands
+   * in only for a command that runs first, in the state the answer was computed in. */
+  commandCount = 0;
   /** Warnings of the current command; the CLI prints and clears them after each command. */
   readonly warnings: string[] = [];
   /** Run after each command (its answer printed); each returns notes for stderr (the per-dump index's writes). */

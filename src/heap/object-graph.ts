@@ -77,18 +77,49 @@ export interface StoredGraph {
   readonly problems: GraphProblems;
 }
 
+/** A graph read object by object: an ObjectGraph, or the per-dump index read page by page (cli/index), which a
+ * one-object answer (gcroot, retained) uses without loading the whole graph. What slot offsets and printed chains
+ * need. */
+export interface GraphAccess {
+  readonly count: number;
+  addressOf(i: number): number;
+  mtOf(i: number): number;
+  typeIndexOf(i: number): number;
+  sizeOf(i: number): number;
+  /** Object i's outgoing edges are `edgeStartOf(i)..edgeStartOf(i + 1)` (i up to `count`). */
+  edgeStartOf(i: number): number;
+  edgeTargetOf(edge: number): number;
+  /** The object whose outgoing edges include `edge`. */
+  sourceOf(edge: number): number;
+  /** The index of the object starting at `address`, or NO_OBJECT. */
+  indexOf(address: number): number;
+  /** As ObjectGraph.edgeOffsetOf. */
+  edgeOffsetOf(edge: number): number;
+}
+
 /** Where slot offsets come from: stored (synthetic graphs) or recomputed from the dump. */
 interface OffsetSource {
-  offsetOf(graph: ObjectGraph, edge: number): number;
+  offsetOf(graph: GraphAccess, edge: number): number;
   /** The offsets of all of object `i`'s edges into `out` (one scan of the object). */
-  offsetsOf?(graph: ObjectGraph, i: number, out: Float64Array): void;
+  offsetsOf?(graph: GraphAccess, i: number, out: Float64Array): void;
+}
+
+/** Slot offsets recomputed from the dump for a graph read object by object (see `GraphAccess`); `methodTables` are
+ * the graph's MethodTables by type index. No address lookup per slot: the build stored resolved slots in slot order,
+ * so with `everyObjectRead` (the graph has no unreadable objects) the edge that is the (j+1)-th edge of its source to
+ * its target is the (j+1)-th slot holding the target's address (none: a dependent-handle edge), and the scan stops
+ * there — one link out of a 20 M-element array costs the dump's bytes up to it, not lookups. Otherwise a slot counts
+ * when its value is the address of the object's next stored edge target, read to the object's end. */
+export function dumpSlotOffsets(mts: MethodTableReader, memory: MemoryReader, methodTables: Float64Array, everyObjectRead: boolean): (graph: GraphAccess, edge: number) => number {
+  const offsets = new DumpOffsets(memory, new TypeTable(mts, memory, methodTables), everyObjectRead ? 'match' : 'targets');
+  return (graph, edge) => offsets.offsetOf(graph, edge);
 }
 
 /** Edge offsets remembered per graph (a bounded cache: cleared when full). */
 const OFFSET_CACHE_LIMIT = 1 << 16;
 
 /** The object graph of one heap. */
-export class ObjectGraph {
+export class ObjectGraph implements GraphAccess {
   private reverseValue?: ReverseEdgesImpl;
   private mtsValue?: Float64Array;
   private mtIndexes?: Uint32Array;
@@ -123,6 +154,22 @@ export class ObjectGraph {
 
   get edgeCount(): number {
     return this.edgeTarget.length;
+  }
+
+  addressOf(i: number): number {
+    return this.addresses[i]!;
+  }
+
+  sizeOf(i: number): number {
+    return this.sizes[i]!;
+  }
+
+  edgeStartOf(i: number): number {
+    return this.edgeStart[i]!;
+  }
+
+  edgeTargetOf(edge: number): number {
+    return this.edgeTarget[edge]!;
   }
 
   /** Object i's MethodTable. */
@@ -674,7 +721,7 @@ export function edgeBound(input: EdgeRangeInput, from: number, to: number): numb
  * dependent-handle edges (the build's order). */
 class DumpOffsets implements OffsetSource, SlotVisitor {
   private readonly reader: SlotReader;
-  private graph?: ObjectGraph;
+  private graph?: GraphAccess;
   private address = 0;
   private wanted = 0;
   private seen = 0;
@@ -682,40 +729,56 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
   private failed = false;
   /** Set while `offsetsOf` collects every slot. */
   private all?: Float64Array;
+  /** The source object's stored edges (for 'targets'). */
+  private first = 0;
+  private end = 0;
+  /** The wanted edge's target address (for 'match'). */
+  private match = 0;
 
   constructor(
     memory: MemoryReader,
     private readonly types: TypeTable,
+    /** How a slot is known to be an edge: its value looked up ('lookup'), compared with the next stored edge target
+     * ('targets'), or only the slots holding the wanted edge's target counted ('match'; see `dumpSlotOffsets`). */
+    private readonly mode: 'lookup' | 'targets' | 'match' = 'lookup',
   ) {
     this.reader = new SlotReader(memory, 1 << 16);
   }
 
-  offsetOf(graph: ObjectGraph, edge: number): number {
+  offsetOf(graph: GraphAccess, edge: number): number {
     const s = graph.sourceOf(edge);
     const desc = this.types.descOf(graph.typeIndexOf(s));
     if (desc === null) return DEPENDENT_EDGE;
     this.graph = graph;
-    this.address = graph.addresses[s]!;
-    this.wanted = edge - graph.edgeStart[s]!;
+    this.address = graph.addressOf(s);
+    this.first = graph.edgeStartOf(s);
+    this.end = this.mode === 'targets' ? graph.edgeStartOf(s + 1) : 0;
+    this.wanted = edge - this.first;
+    if (this.mode === 'match') {
+      const t = graph.edgeTargetOf(edge);
+      this.match = graph.addressOf(t);
+      this.wanted = 0;
+      for (let k = this.first; k < edge; k++) if (graph.edgeTargetOf(k) === t) this.wanted++;
+    }
     this.seen = 0;
     this.found = -1;
     this.failed = false;
-    forEachSlot(desc, graph.sizes[s]!, this);
+    forEachSlot(desc, graph.sizeOf(s), this);
     return this.found >= 0 && !this.failed ? this.found : DEPENDENT_EDGE;
   }
 
-  offsetsOf(graph: ObjectGraph, i: number, out: Float64Array): void {
+  offsetsOf(graph: GraphAccess, i: number, out: Float64Array): void {
     out.fill(DEPENDENT_EDGE);
     const desc = this.types.descOf(graph.typeIndexOf(i));
     if (desc === null) return;
     this.graph = graph;
-    this.address = graph.addresses[i]!;
+    this.address = graph.addressOf(i);
     this.wanted = -1;
     this.seen = 0;
     this.found = -1;
     this.failed = false;
     this.all = out;
-    forEachSlot(desc, graph.sizes[i]!, this);
+    forEachSlot(desc, graph.sizeOf(i), this);
     this.all = undefined;
     // As offsetOf: an object the build could not read whole kept only its dependent edges.
     if (this.failed) out.fill(DEPENDENT_EDGE);
@@ -728,7 +791,23 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
       return false;
     }
     if ((r.lo === 0 && r.hi === 0) || r.hi >= MAX_HI) return true;
-    if (this.graph!.indexOf(r.hi * TWO32 + r.lo) === NO_OBJECT) return true;
+    const value = r.hi * TWO32 + r.lo;
+    if (this.mode === 'match' && this.all === undefined) {
+      if (value === this.match && this.seen++ === this.wanted) {
+        this.found = offset;
+        return false;
+      }
+      return true;
+    }
+    if (this.mode === 'targets' && this.all === undefined) {
+      // A value that starts an object was resolved by the build into the next stored edge, and no other value
+      // equals that object's address; past the stored edges the lookup decides (an inconsistent index).
+      const k = this.first + this.seen;
+      if (k < this.end ? value !== this.graph!.addressOf(this.graph!.edgeTargetOf(k)) : this.graph!.indexOf(value) === NO_OBJECT) return true;
+      if (this.seen++ === this.wanted) this.found = offset;
+      return true;
+    }
+    if (this.graph!.indexOf(value) === NO_OBJECT) return true;
     if (this.all) {
       if (this.seen < this.all.length) this.all[this.seen] = offset;
       this.seen++;

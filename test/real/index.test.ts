@@ -3,8 +3,11 @@
 //    `retained` and `gcroot` (two objects: the top retainer and a small one) and `analyze` with --json three times —
 //    with --no-index, with an empty index folder (the answers are computed and the index written), and again (the
 //    answers come from the index: stderr says which parts were read) — and the three outputs are byte for byte equal.
+//    Then gcroot and retained of both objects in a session that has not loaded the graph, answered from index pages
+//    read on demand, equal to --no-index in JSON and text. Then `analyze` alone (as a process's first command its answer is stored, and the next process prints the stored
+//    answer): the stored answer equals a fresh --no-index one, in JSON and in text.
 // 2. An index that does not check out is detected and rebuilt, never read: a flipped byte in a section or in the
-//    header, a truncated file, a touched dump (mtime), a dump edited in place with its size and mtime restored, a
+//    header, a corrupt page of the reverse edges found by the paged read of a gcroot, a truncated file, a touched dump (mtime), a dump edited in place with its size and mtime restored, a
 //    part derived from another graph; plus the size cap, --no-index, and that nothing is written beside the dump.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -39,6 +42,15 @@ function indexLines(r: CliRun): string[] {
   return r.stderr.split('\n').filter((l) => l.startsWith('dumpsleuth: index: '));
 }
 
+/** Where section `name` of an index file lies (index-file.ts's layout: prefix, header JSON, page table, sections). */
+function sectionAt(file: Buffer, name: string): { start: number; bytes: number } {
+  const headerLength = file.readUInt32LE(8);
+  const header = JSON.parse(file.subarray(48, 48 + headerLength).toString('utf8')) as { sections: { name: string; offset: number; bytes: number }[] };
+  const dataStart = Math.ceil((48 + headerLength + file.readUInt32LE(12)) / 8) * 8;
+  const s = header.sections.find((x) => x.name === name)!;
+  return { start: dataStart + s.offset, bytes: s.bytes };
+}
+
 function files(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dsi')).sort();
@@ -71,6 +83,35 @@ describe('per-dump index: the same answers with and without it, on every standar
       assert.ok(without.stdout.length > 0);
       assert.equal(first.stdout, without.stdout, 'the run that writes the index answers as --no-index');
       assert.equal(second.stdout, without.stdout, 'the run that reads the index answers as --no-index');
+
+      // One-object answers before the session holds the whole graph come from index pages (PagedGraph): gcroot and
+      // retained of both objects, in JSON and in text, equal the --no-index session's, and read no whole part.
+      const oneObject = [`gcroot ${a}`, `gcroot ${b}`, `retained ${a}`, `retained ${b}`, 'exit', ''].join('\n');
+      for (const mode of [['--json'], []]) {
+        const plain = await run(['--no-index', ...mode, dump.dumpPath], indexDir, oneObject);
+        const paged = await run([...mode, dump.dumpPath], indexDir, oneObject);
+        const lines = indexLines(paged);
+        assert.deepEqual(
+          lines.filter((l) => !l.startsWith('dumpsleuth: index: read roots (')).map((l) => l.replace(/ \(\d+ pages read\)$/, '')),
+          ['gcroot', 'gcroot', 'retained', 'retained'].map((c) => `dumpsleuth: index: ${c} answered from index pages`),
+          `every answer from index pages:\n${lines.join('\n')}`,
+        );
+        assert.equal(paged.stdout, plain.stdout, `answers from index pages equal --no-index ones (${mode.join('') || 'text'})`);
+      }
+
+      // analyze as a process's only command: the process that computes it stores its answer, the next one prints the
+      // stored answer (reading nothing else), in JSON and in text, and both equal a fresh --no-index answer.
+      const json = ['--json', dump.dumpPath, 'analyze'];
+      const fresh = await run(['--no-index', ...json], indexDir);
+      const computes = await run(json, indexDir);
+      assert.ok(indexLines(computes).some((l) => l.startsWith('dumpsleuth: index: wrote answers (')), indexLines(computes).join('\n'));
+      const replays = await run(json, indexDir);
+      assert.deepEqual(indexLines(replays), ['dumpsleuth: index: read analyze answer'], 'the stored answer, nothing else');
+      assert.equal(computes.stdout, fresh.stdout, 'the process that stores the answer prints a fresh one');
+      assert.equal(replays.stdout, fresh.stdout, 'the stored analyze answer equals a fresh one (JSON)');
+      const text = await run([dump.dumpPath, 'analyze'], indexDir);
+      assert.deepEqual(indexLines(text), ['dumpsleuth: index: read analyze answer']);
+      assert.equal(text.stdout, (await run(['--no-index', dump.dumpPath, 'analyze'], indexDir)).stdout, 'the stored analyze answer equals a fresh one (text)');
     });
   }
 });
@@ -124,11 +165,36 @@ describe('per-dump index: what does not check out is rebuilt, never read', { tim
     lines = await withIndex('truncated graph');
     assert.match(lines[0]!, /^graph rebuilt: .*has \d+ bytes, its header says \d+ \(truncated or extended\)$/, lines.join('\n'));
 
-    edit(part('dominators'), flip((b) => b.length >> 1));
+    // A flipped byte in the middle of the section the whole tree is loaded from (idom; the sections `retained <addr>`
+    // reads page by page are checked on those reads, below for the reverse edges).
+    edit(part('dominators'), flip((b) => sectionAt(b, 'idom').start + (sectionAt(b, 'idom').bytes >> 1)));
     lines = await withIndex('corrupt dominators');
     assert.ok(lines.some((l) => l.startsWith('read graph (')), `the graph is still read:\n${lines.join('\n')}`);
     assert.ok(lines.some((l) => /^dominators rebuilt: .*checksum mismatch \(corrupt\)$/.test(l)), lines.join('\n'));
     assert.ok(lines.includes('wrote dominators'), lines.join('\n'));
+
+    // A corrupt page in the middle of the reverse edges: the open still succeeds (header and page table are intact),
+    // and a gcroot answered from index pages finds it on the read that touches it, then answers from the whole graph
+    // (which rebuilds the reverse edges). Every page of the sources is flipped, so whichever the search reads is bad.
+    // An object with incoming edges (one the top retainer dominates), so the search reads reverse sources.
+    const inner = (JSON.parse((await run(['--no-index', '--json', dump, 'retained', target], indexDir)).stdout) as { children: { address: string }[] }).children[0]!.address;
+    const oneGcroot = [`gcroot ${inner}`, 'exit', ''].join('\n');
+    const plainGcroot = (await run(['--no-index', '--json', dump], indexDir, oneGcroot)).stdout;
+    edit(part('reverse'), (b) => {
+      const c = Buffer.from(b);
+      const source = sectionAt(c, 'source');
+      for (let at = 0; at < source.bytes; at += 65536) c[source.start + at + Math.min(100, source.bytes - at - 1)]! ^= 0x01;
+      return c;
+    });
+    const afterCorruption = await run(['--json', dump], indexDir, oneGcroot);
+    assert.equal(afterCorruption.stdout, plainGcroot, 'the answer after a corrupt page equals the --no-index one');
+    lines = indexLines(afterCorruption).map((l) => l.replace(/^dumpsleuth: index: /, ''));
+    assert.ok(lines.some((l) => /^reverse rebuilt: index section source of .*: page \d+ checksum mismatch \(corrupt\)$/.test(l)), `the corrupt page is found on the paged read:\n${lines.join('\n')}`);
+    assert.ok(!lines.some((l) => l.includes('answered from index pages')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('wrote reverse (')), `the reverse edges are rebuilt and written again:\n${lines.join('\n')}`);
+    const repaired = await run(['--json', dump], indexDir, oneGcroot);
+    assert.equal(repaired.stdout, plainGcroot);
+    assert.ok(indexLines(repaired).some((l) => l.includes('gcroot answered from index pages')), indexLines(repaired).join('\n'));
 
     edit(part('reverse'), (b) => b.subarray(0, b.length - 8));
     lines = await withIndex('truncated reverse edges');

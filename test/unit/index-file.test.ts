@@ -1,13 +1,14 @@
 // The per-dump index's file format on synthetic bytes: a round trip of every section type, and refusal (a typed
-// IndexFileError, never data) of a file that is truncated, extended, corrupt in a section or in its header, of another
-// key or part, or not an index file at all.
+// IndexFileError, never data) of a file that is truncated, extended, corrupt in a section, its header or its page
+// table, of another key or part, or not an index file at all; page-by-page reads find every element, and a corrupt
+// page in the middle of a section is refused on the read that touches it while the other pages still read.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as zlib from 'node:zlib';
-import { IndexFile, IndexFileError, tableCrc32, writeIndexFile } from '../../src/cli/index/index-file';
+import { INDEX_PAGE, IndexFile, IndexFileError, tableCrc32, writeIndexFile } from '../../src/cli/index/index-file';
 
 const KEY = 'k'.repeat(64);
 
@@ -76,7 +77,8 @@ test('index file: truncated, extended, corrupt, foreign and stale files are refu
 
     // One bit flipped in the first section (the addresses start right after the 8-aligned header).
     const headerLength = good.readUInt32LE(8);
-    const dataStart = Math.ceil((48 + headerLength) / 8) * 8;
+    const tableLength = good.readUInt32LE(12);
+    const dataStart = Math.ceil((48 + headerLength + tableLength) / 8) * 8;
     const flipped = Buffer.from(good);
     flipped[dataStart + 3]! ^= 0x10;
     put(flipped);
@@ -89,6 +91,10 @@ test('index file: truncated, extended, corrupt, foreign and stale files are refu
     const header = Buffer.from(good);
     header[60]! ^= 0x01; // inside the header JSON
     put(header);
+    refused(file, /header checksum mismatch/);
+    const table = Buffer.from(good);
+    table[48 + headerLength]! ^= 0x01; // the first page's CRC in the page table
+    put(table);
     refused(file, /header checksum mismatch/);
 
     const magic = Buffer.from(good);
@@ -111,4 +117,52 @@ test('index file: the fallback CRC-32 equals zlib', () => {
   assert.equal(tableCrc32(new Uint8Array(0)), 0);
   assert.equal(tableCrc32(Buffer.from('123456789')), 0xcbf43926, 'the CRC-32 check value');
   if (typeof zlib.crc32 === 'function') assert.equal(tableCrc32(bytes), zlib.crc32(bytes));
+});
+
+test('index file: paged reads find every element and refuse a corrupt page on the read that touches it', () => {
+  const dir = tempDir();
+  try {
+    const file = path.join(dir, 'reverse.dsi');
+    const perPage = INDEX_PAGE / 4;
+    const n = perPage * 5 + 123; // five whole pages and a partial one
+    const source = new Uint32Array(n);
+    for (let i = 0; i < n; i++) source[i] = (i * 2654435761) >>> 0;
+    const addresses = Float64Array.from({ length: 10_000 }, (_, i) => 0x7f0000000000 + i * 24);
+    writeIndexFile(file, { part: 'reverse', key: KEY, meta: {} }, [
+      { name: 'addresses', type: 'f64', data: addresses },
+      { name: 'source', type: 'u32', data: source },
+    ]);
+    let f = IndexFile.open(file, KEY, 'reverse');
+    const paged = f.paged('source', 'u32');
+    assert.equal(paged.length, n);
+    for (const i of [0, 1, perPage - 1, perPage, 3 * perPage + 7, n - 1]) assert.equal(paged.at(i), source[i], `element ${i}`);
+    assert.equal(paged.pagesRead, 4, 'each page is read once: pages 0, 1, 3 and 5');
+    assert.throws(() => paged.at(n), IndexFileError, 'out of range');
+    const a = f.paged('addresses', 'f64');
+    for (let i = 0; i < addresses.length; i += 997) assert.equal(a.at(i), addresses[i]);
+    assert.throws(() => f.paged('source', 'f64'), IndexFileError, 'a section is paged only as its own type');
+    f.close();
+
+    // Flip one byte in page 2 of `source` (the middle of the section).
+    const bytes = fs.readFileSync(file);
+    const headerLength = bytes.readUInt32LE(8);
+    const tableLength = bytes.readUInt32LE(12);
+    const dataStart = Math.ceil((48 + headerLength + tableLength) / 8) * 8;
+    const sourceStart = dataStart + Math.ceil((addresses.length * 8) / 8) * 8;
+    bytes[sourceStart + 2 * INDEX_PAGE + 100]! ^= 0x20;
+    fs.writeFileSync(file, bytes);
+    f = IndexFile.open(file, KEY, 'reverse'); // the header and page table are intact: the file opens
+    const broken = f.paged('source', 'u32');
+    assert.equal(broken.at(perPage - 1), source[perPage - 1], 'page 0 reads');
+    assert.equal(broken.at(3 * perPage), source[3 * perPage], 'page 3 reads');
+    assert.throws(
+      () => broken.at(2 * perPage + 25),
+      (e: unknown) => e instanceof IndexFileError && /source .*page 2 checksum mismatch \(corrupt\)/.test(e.message),
+    );
+    assert.throws(() => f.u32('source'), /source: checksum mismatch \(corrupt\)/, 'a whole-section read refuses it too');
+    assert.deepEqual([...f.f64('addresses')], [...addresses], 'the other section still reads');
+    f.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -85,15 +85,29 @@ export const analyzeCommand: Command = {
     }
     const limit = opts.values.has('limit') ? numberArg('analyze', opts.values.get('limit')!, 'limit') : undefined;
     const users = (opts.values.get('user-assembly') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const baseline = opts.values.get('baseline');
+    // The first command of a process may answer from the per-dump index: the answer a process that ran it first
+    // computed, stored with its warnings (another dump's baseline is not part of the index's key: never stored).
+    const index = baseline === undefined && session.commandCount === 1 ? sessionIndexOf(session) : undefined;
+    // The report formats print the dump's path as given: part of the key.
+    const answerArgs = format !== undefined ? [session.dump.path, ...args] : args;
+    const stored = index?.storedAnswer('analyze', answerArgs);
+    if (stored !== undefined) {
+      for (const w of stored.warnings) session.warn(w);
+      rootCache(session).rootsGatheredByStoredAnswer();
+      return { text: stored.text, json: stored.json };
+    }
     const ctx = analysisContextOf(session, users);
     const ruleId = opts.values.get('rule');
-    const baseline = opts.values.get('baseline');
     if (baseline !== undefined) return analyzeWithBaseline(session, baseline, users, ruleId, limit, format, command);
     const result = analyze(ctx, ruleId !== undefined ? { ruleId } : {});
     const shown = limit !== undefined ? result.findings.slice(0, limit) : result.findings;
     const gaps = incompleteBecause(session);
     const text = format !== undefined ? renderReport(analyzeReport(session, shown, [], command), format) : reportText(ctx, shown, result.findings.length, result.rules, gaps);
-    return { text, json: { findings: shown.map(findingJson), complete: gaps.length === 0, incomplete: gaps } };
+    const json = { findings: shown.map(findingJson), complete: gaps.length === 0, incomplete: gaps };
+    // Stored as JSON text prints it: a round trip through JSON changes nothing in the printed document.
+    index?.answerComputed('analyze', answerArgs, { text, json: JSON.parse(JSON.stringify(json)) as unknown, warnings: session.peekWarnings() });
+    return { text, json };
   },
 };
 

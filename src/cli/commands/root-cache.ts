@@ -3,7 +3,7 @@
  * reverse index, the roots, and the live set are built once per loaded dump and reused by later commands.
  */
 import { markLive } from '../../analysis/liveness';
-import { ObjectGraph } from '../../heap/object-graph';
+import { ObjectGraph, type GraphProblems } from '../../heap/object-graph';
 import { collectNonStackRoots, collectStackRoots, type GcRoot, type RootInputs } from '../../heap/roots';
 import { readFinalizeQueues, type FinalizeQueue } from '../../runtime/gc/finalize-queue';
 import { DumpsleuthError } from '../../errors';
@@ -112,7 +112,15 @@ export class RootCache {
 
   /** True once roots have been gathered in this session (SOS prints its caching notice only the first time). */
   get hasRoots(): boolean {
-    return this.nonStackValue !== undefined;
+    return this.nonStackValue !== undefined || this.rootsAnswered;
+  }
+
+  private rootsAnswered = false;
+
+  /** Says that a command answered from the per-dump index gathered the roots when it was computed (so a later
+   * gcroot in this session prints what it would have printed after that command ran in full). */
+  rootsGatheredByStoredAnswer(): void {
+    this.rootsAnswered = true;
   }
 
   /** Strong handle roots and finalizer roots. */
@@ -142,19 +150,41 @@ export class RootCache {
   reportGraphProblems(): void {
     const g = this.graphValue;
     if (!g) return;
-    reportWalkProblems(this.session, g.problems.walk);
-    if (g.problems.collectibleObjects > 0) {
-      this.session.warn(`${g.problems.collectibleObjects} types are collectible: their LoaderAllocator reference is not followed (the runtime's descriptor does not describe it)`);
+    this.reportProblemsOf(g.problems);
+  }
+
+  /** The warnings of `reportGraphProblems` for a graph's problems (also of the graph the per-dump index reads page by
+   * page, which is not this cache's graph). */
+  reportProblemsOf(problems: GraphProblems): void {
+    reportWalkProblems(this.session, problems.walk);
+    if (problems.collectibleObjects > 0) {
+      this.session.warn(`${problems.collectibleObjects} types are collectible: their LoaderAllocator reference is not followed (the runtime's descriptor does not describe it)`);
     }
-    if (g.problems.unreadableCount > 0) {
-      const first = g.problems.unreadable[0];
+    if (problems.unreadableCount > 0) {
+      const first = problems.unreadable[0];
       this.session.warn(
-        `${g.problems.unreadableCount.toLocaleString('en-US')} objects skipped: their references could not be read${first ? ` (first at 0x${first.address.toString(16)}: ${first.reason})` : ''}; what only they keep alive is not reached`,
+        `${problems.unreadableCount.toLocaleString('en-US')} objects skipped: their references could not be read${first ? ` (first at 0x${first.address.toString(16)}: ${first.reason})` : ''}; what only they keep alive is not reached`,
       );
     }
-    if (g.problems.unresolvedReferences > 0) {
-      this.session.warn(`${g.problems.unresolvedReferences.toLocaleString('en-US')} references skipped: they do not point at the start of a heap object (run verifyheap)`);
+    if (problems.unresolvedReferences > 0) {
+      this.session.warn(`${problems.unresolvedReferences.toLocaleString('en-US')} references skipped: they do not point at the start of a heap object (run verifyheap)`);
     }
+  }
+
+  /** True once this session holds the whole object graph (then one-object answers use it, not index pages). */
+  get graphLoaded(): boolean {
+    return this.graphValue !== undefined;
+  }
+
+  /** Both root lists from the per-dump index without the whole graph (for an answer read from index pages), or
+   * false when the index does not have them. */
+  loadStoredRoots(): boolean {
+    if (this.nonStackValue !== undefined || this.stackValue !== undefined) return true;
+    const stored = sessionIndexOf(this.session)?.loadRoots();
+    if (stored === undefined) return false;
+    this.nonStackValue = stored.nonStack;
+    this.stackValue = stored.stack;
+    return true;
   }
 
   private inputs(): RootInputs {

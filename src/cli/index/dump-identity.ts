@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Session } from '../session';
 
 /** Bumped whenever the meaning or layout of a stored part changes. */
-export const INDEX_FORMAT = 1;
+export const INDEX_FORMAT = 2;
 
 const SAMPLES = 16;
 const SAMPLE_BYTES = 64 * 1024;

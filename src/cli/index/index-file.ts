@@ -1,7 +1,11 @@
 /**
- * One file of the per-dump index: a small JSON header and named binary sections (typed arrays or JSON), each with
- * its length and CRC-32 (the header its SHA-256), so a truncated, corrupt or foreign file is refused rather than read. Layout:
- * `magic (8) | header length u32 | reserved u32 | SHA-256 of the header (32) | header JSON | sections, 8-aligned`.
+ * One file of the per-dump index: a small JSON header and named binary sections (typed arrays or JSON). Every
+ * section is cut into 64 KiB pages, each with its CRC-32 in a page table after the header; the header and the page
+ * table together carry a SHA-256. So a process can read one page of a section (`PagedSection`: the one object an
+ * answer needs) and still never use a byte that is not as written: a truncated, corrupt or foreign file is refused
+ * on open (magic, digest, key, length), a corrupt page on the read that touches it. Layout:
+ * `magic (8) | header length u32 | page table length u32 | SHA-256 of header + page table (32) | header JSON |
+ * page CRC-32s (u32 each) | sections, 8-aligned`.
  * Files are written to a temporary name in the same folder and renamed, so a reader never sees half a file.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -13,14 +17,17 @@ import { DumpsleuthError } from '../../errors';
 /** The index file is missing, unreadable, truncated, corrupt or of another format: rebuild, never read it. */
 export class IndexFileError extends DumpsleuthError {}
 
-const MAGIC = Buffer.from('DSLIDX01', 'latin1');
+const MAGIC = Buffer.from('DSLIDX02', 'latin1');
 const PREFIX = 8 + 4 + 4 + 32;
 /** Headers are small (identity, section list); anything bigger is not ours. */
 const MAX_HEADER = 1 << 20;
 /** Node's readSync/writeSync move at most 2 GiB per call. */
 const IO_CHUNK = 1 << 30;
-/** Bytes read (and checksummed) at once when a section is loaded: small enough to stay in the CPU's cache. */
-const READ_CHUNK = 2 << 20;
+/** The unit of checksums and of random reads: small enough that one lookup reads little, big enough that the page
+ * table stays small (64 KiB of CRCs per GiB of index). */
+export const INDEX_PAGE = 64 * 1024;
+/** Pages read at once when a whole section is loaded (2 MiB: checksummed while still in the CPU's cache). */
+const PAGES_PER_READ = 32;
 
 /** The element types a section can hold. */
 export type SectionType = 'f64' | 'u32' | 'i32' | 'json';
@@ -31,9 +38,9 @@ interface SectionEntry {
   readonly type: SectionType;
   readonly offset: number;
   readonly bytes: number;
-  /** CRC-32 of the section's bytes: catches truncation and corruption at several GB/s (SHA-256 would double the
-   * time the second process spends reading a 20 M-object index; nothing here defends against a forger). */
-  readonly crc32: number;
+  /** Index of the section's first page in the page table (page CRC-32s catch truncation and corruption at
+   * several GB/s; SHA-256 would double the time a whole-section read takes; nothing here defends against a forger). */
+  readonly firstPage: number;
 }
 
 /** What the header of every index file holds besides the section list. */
@@ -61,20 +68,25 @@ export function writeIndexFile(file: string, header: IndexHeader, sections: read
   // Offsets depend on the header's length, which depends on the offsets' digits: lay out with a header of fixed
   // padding (offsets are relative to the first section, then shifted by the final header size).
   const entries: SectionEntry[] = [];
+  const pageCrcs: number[] = [];
   let at = 0;
   sections.forEach((s, k) => {
     const body = bodies[k]!;
-    entries.push({ name: s.name, type: s.type, offset: at, bytes: body.length, crc32: crc32(body) });
+    entries.push({ name: s.name, type: s.type, offset: at, bytes: body.length, firstPage: pageCrcs.length });
+    for (let p = 0; p < body.length; p += INDEX_PAGE) pageCrcs.push(crc32(body.subarray(p, Math.min(body.length, p + INDEX_PAGE))));
     at = align8(at + body.length);
   });
-  const headerJson = Buffer.from(JSON.stringify({ ...header, sections: entries, sectionBytes: at }), 'utf8');
-  const dataStart = align8(PREFIX + headerJson.length);
+  const headerJson = Buffer.from(JSON.stringify({ ...header, sections: entries, sectionBytes: at, pageBytes: INDEX_PAGE }), 'utf8');
+  const table = Buffer.from(Uint32Array.from(pageCrcs).buffer);
+  const dataStart = align8(PREFIX + headerJson.length + table.length);
   const prefix = Buffer.alloc(dataStart);
   MAGIC.copy(prefix, 0);
   prefix.writeUInt32LE(headerJson.length, 8);
-  const digest = createHash('sha256').update(headerJson).digest();
+  prefix.writeUInt32LE(table.length, 12);
+  const digest = createHash('sha256').update(headerJson).update(table).digest();
   digest.copy(prefix, 16);
   headerJson.copy(prefix, PREFIX);
+  table.copy(prefix, PREFIX + headerJson.length);
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = fs.openSync(temp, 'w', 0o600);
   try {
@@ -98,18 +110,21 @@ export function writeIndexFile(file: string, header: IndexHeader, sections: read
   return { digest: digest.toString('hex'), bytes: dataStart + at };
 }
 
-/** An open index file whose header has been checked; sections are read and verified on demand. */
+/** An open index file whose header and page table have been checked; sections are read and verified on demand,
+ * whole (`f64`, `u32`, `i32`, `json`) or page by page (`paged`). */
 export class IndexFile {
   private data?: Uint8Array;
 
   private constructor(
     private readonly fd: number,
     readonly header: IndexHeader,
-    /** The header's SHA-256 (what derived parts record as their source). */
+    /** The SHA-256 of header and page table (what derived parts record as their source). */
     readonly digest: string,
     private readonly sections: ReadonlyMap<string, SectionEntry>,
+    private readonly pageCrcs: Uint32Array,
     private readonly dataStart: number,
     private readonly sectionBytes: number,
+    private readonly file: string,
   ) {}
 
   /** Opens `file` and checks its magic, header digest, key and length. @throws IndexFileError for anything that is
@@ -127,18 +142,25 @@ export class IndexFile {
       if (size < PREFIX || fs.readSync(fd, prefix, 0, PREFIX, 0) !== PREFIX) throw new IndexFileError(`${file} is truncated (${size} bytes)`);
       if (!prefix.subarray(0, 8).equals(MAGIC)) throw new IndexFileError(`${file} is not a dumpsleuth index file of this format`);
       const headerLength = prefix.readUInt32LE(8);
-      if (headerLength > MAX_HEADER || PREFIX + headerLength > size) throw new IndexFileError(`${file} is truncated or corrupt (header of ${headerLength} bytes)`);
-      const headerJson = Buffer.alloc(headerLength);
-      if (fs.readSync(fd, headerJson, 0, headerLength, PREFIX) !== headerLength) throw new IndexFileError(`${file} is truncated`);
-      const digest = createHash('sha256').update(headerJson).digest();
+      const tableLength = prefix.readUInt32LE(12);
+      if (headerLength > MAX_HEADER || tableLength % 4 !== 0 || PREFIX + headerLength + tableLength > size) {
+        throw new IndexFileError(`${file} is truncated or corrupt (header of ${headerLength} bytes, page table of ${tableLength})`);
+      }
+      const headerAndTable = Buffer.alloc(headerLength + tableLength);
+      if (fs.readSync(fd, headerAndTable, 0, headerAndTable.length, PREFIX) !== headerAndTable.length) throw new IndexFileError(`${file} is truncated`);
+      const digest = createHash('sha256').update(headerAndTable).digest();
       if (!digest.equals(prefix.subarray(16, 48))) throw new IndexFileError(`${file}: header checksum mismatch`);
-      const parsed = JSON.parse(headerJson.toString('utf8')) as IndexHeader & { sections: SectionEntry[]; sectionBytes: number };
+      const parsed = JSON.parse(headerAndTable.subarray(0, headerLength).toString('utf8')) as IndexHeader & { sections: SectionEntry[]; sectionBytes: number; pageBytes: number };
       if (parsed.key !== key) throw new IndexFileError(`${file} belongs to another dump or version (stale)`);
       if (parsed.part !== part) throw new IndexFileError(`${file} holds part ${String(parsed.part)}, not ${part}`);
-      const dataStart = align8(PREFIX + headerLength);
+      if (parsed.pageBytes !== INDEX_PAGE) throw new IndexFileError(`${file} has pages of ${parsed.pageBytes} bytes, not ${INDEX_PAGE}`);
+      const dataStart = align8(PREFIX + headerLength + tableLength);
       if (size !== dataStart + parsed.sectionBytes) throw new IndexFileError(`${file} has ${size} bytes, its header says ${dataStart + parsed.sectionBytes} (truncated or extended)`);
+      const table = headerAndTable.subarray(headerLength);
+      const pageCrcs = new Uint32Array(tableLength / 4);
+      for (let k = 0; k < pageCrcs.length; k++) pageCrcs[k] = table.readUInt32LE(k * 4);
       const sections = new Map(parsed.sections.map((s) => [s.name, s]));
-      return new IndexFile(fd, { part: parsed.part, key: parsed.key, meta: parsed.meta }, digest.toString('hex'), sections, dataStart, parsed.sectionBytes);
+      return new IndexFile(fd, { part: parsed.part, key: parsed.key, meta: parsed.meta }, digest.toString('hex'), sections, pageCrcs, dataStart, parsed.sectionBytes, file);
     } catch (e) {
       fs.closeSync(fd);
       if (e instanceof IndexFileError) throw e;
@@ -179,36 +201,120 @@ export class IndexFile {
     return this.sections.get(name)?.type;
   }
 
+  /** A section read page by page on demand (the file stays open until `close`). @throws IndexFileError when the
+   * section is missing or of another type. */
+  paged(name: string, type: 'f64' | 'u32' | 'i32'): PagedSection {
+    const s = this.entry(name, type);
+    return new PagedSection(name, type, s.bytes / (type === 'f64' ? 8 : 4), (page, out) => this.readPage(s, page, out));
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }
 
-  /** Reads a section into its own ArrayBuffer and checks its CRC-32. @throws IndexFileError. */
-  private bytes(name: string, type: SectionType): Uint8Array {
+  /** The section's entry, checked against the file. @throws IndexFileError. */
+  private entry(name: string, type: SectionType): SectionEntry {
     const s = this.sections.get(name);
     if (s === undefined) throw new IndexFileError(`index part ${this.header.part} has no section ${name}`);
     if (s.type !== type) throw new IndexFileError(`index section ${name} holds ${s.type}, not ${type}`);
     const width = type === 'f64' ? 8 : type === 'json' ? 1 : 4;
     if (s.bytes % width !== 0) throw new IndexFileError(`index section ${name} has ${s.bytes} bytes, not a multiple of ${width}`);
     if (s.offset % 8 !== 0 || s.offset + s.bytes > this.sectionBytes) throw new IndexFileError(`index section ${name} lies outside the file`);
-    // One buffer for every section of the file (one large allocation, not one per section; its pages are only
-    // touched when read), filled in chunks whose CRC is taken while they are still in the CPU's cache.
-    this.data ??= new Uint8Array(new ArrayBuffer(this.sectionBytes));
-    const out = this.data.subarray(s.offset, s.offset + s.bytes);
-    let crc = 0;
-    for (let done = 0; done < s.bytes; ) {
+    if (s.firstPage + Math.ceil(s.bytes / INDEX_PAGE) > this.pageCrcs.length) throw new IndexFileError(`index section ${name} has pages beyond the page table`);
+    return s;
+  }
+
+  /** Reads page `page` of section `s` into `out` (at least one page long) and checks its CRC-32; returns its length.
+   * @throws IndexFileError for a short read or a checksum mismatch. */
+  private readPage(s: SectionEntry, page: number, out: Uint8Array): number {
+    const at = page * INDEX_PAGE;
+    const length = Math.min(INDEX_PAGE, s.bytes - at);
+    if (!(length > 0)) throw new IndexFileError(`index section ${s.name} has no page ${page}`);
+    this.readExactly(s, out, 0, length, at);
+    if (crc32(out.subarray(0, length)) !== this.pageCrcs[s.firstPage + page]) {
+      throw new IndexFileError(`index section ${s.name} of ${this.file}: page ${page} checksum mismatch (corrupt)`);
+    }
+    return length;
+  }
+
+  private readExactly(s: SectionEntry, out: Uint8Array, outOffset: number, length: number, sectionOffset: number): void {
+    for (let done = 0; done < length; ) {
       let n: number;
       try {
-        n = fs.readSync(this.fd, out, done, Math.min(READ_CHUNK, s.bytes - done), this.dataStart + s.offset + done);
+        n = fs.readSync(this.fd, out, outOffset + done, Math.min(IO_CHUNK, length - done), this.dataStart + s.offset + sectionOffset + done);
       } catch (e) {
-        throw new IndexFileError(`index section ${name} is unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new IndexFileError(`index section ${s.name} is unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      if (n <= 0) throw new IndexFileError(`index section ${name} is truncated`);
-      crc = crc32(out.subarray(done, done + n), crc);
+      if (n <= 0) throw new IndexFileError(`index section ${s.name} is truncated`);
       done += n;
     }
-    if (crc !== s.crc32) throw new IndexFileError(`index section ${name}: checksum mismatch (corrupt)`);
+  }
+
+  /** Reads a whole section into its own ArrayBuffer and checks every page's CRC-32. @throws IndexFileError. */
+  private bytes(name: string, type: SectionType): Uint8Array {
+    const s = this.entry(name, type);
+    // One buffer for every section of the file (one large allocation, not one per section; its pages are only
+    // touched when read), filled in chunks whose pages are checked while they are still in the CPU's cache.
+    this.data ??= new Uint8Array(new ArrayBuffer(this.sectionBytes));
+    const out = this.data.subarray(s.offset, s.offset + s.bytes);
+    const chunk = INDEX_PAGE * PAGES_PER_READ;
+    for (let done = 0; done < s.bytes; done += chunk) {
+      const n = Math.min(chunk, s.bytes - done);
+      this.readExactly(s, out, done, n, done);
+      for (let p = 0; p < n; p += INDEX_PAGE) {
+        const page = (done + p) / INDEX_PAGE;
+        if (crc32(out.subarray(done + p, done + Math.min(n, p + INDEX_PAGE))) !== this.pageCrcs[s.firstPage + page]) {
+          throw new IndexFileError(`index section ${name}: checksum mismatch (corrupt)`);
+        }
+      }
+    }
     return out;
+  }
+}
+
+/** Pages a PagedSection keeps (LRU): 32 MiB at most, while a gcroot of one object touches a few hundred. */
+const CACHED_PAGES = 512;
+
+/** One section of an index file read a page at a time, each page checked when read and kept in a small LRU cache:
+ * a lookup costs the pages it touches, not the section. Reads throw IndexFileError on a corrupt page. */
+export class PagedSection {
+  private readonly pages = new Map<number, Float64Array | Uint32Array | Int32Array>();
+  private readonly perPage: number;
+  /** Pages read from the file so far (for the bench and the tests). */
+  pagesRead = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly type: 'f64' | 'u32' | 'i32',
+    /** Elements in the section. */
+    readonly length: number,
+    private readonly read: (page: number, out: Uint8Array) => number,
+  ) {
+    this.perPage = INDEX_PAGE / (type === 'f64' ? 8 : 4);
+  }
+
+  /** Element `i`. @throws IndexFileError when `i` is out of range or its page is corrupt. */
+  at(i: number): number {
+    if (!(i >= 0 && i < this.length)) throw new IndexFileError(`index section ${this.name}: element ${i} of ${this.length} is out of range`);
+    const p = Math.floor(i / this.perPage);
+    let page = this.pages.get(p);
+    if (page === undefined) page = this.load(p);
+    else if (this.pages.size > 64) {
+      // Most recently used last (Map keeps insertion order); small caches skip the bookkeeping.
+      this.pages.delete(p);
+      this.pages.set(p, page);
+    }
+    return page[i - p * this.perPage]!;
+  }
+
+  private load(p: number): Float64Array | Uint32Array | Int32Array {
+    const bytes = new Uint8Array(INDEX_PAGE);
+    const n = this.read(p, bytes);
+    this.pagesRead++;
+    const view = this.type === 'f64' ? new Float64Array(bytes.buffer, 0, n / 8) : this.type === 'u32' ? new Uint32Array(bytes.buffer, 0, n / 4) : new Int32Array(bytes.buffer, 0, n / 4);
+    if (this.pages.size >= CACHED_PAGES) this.pages.delete(this.pages.keys().next().value!);
+    this.pages.set(p, view);
+    return view;
   }
 }
 

@@ -10,13 +10,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HeavyParts } from '../../analysis/analysis-context';
-import type { DominatorTree } from '../../analysis/dominators';
+import { dominatorChildren } from '../../analysis/dominator-children';
+import { computeRetainedSizes, type DominatorTree } from '../../analysis/dominators';
 import { DumpsleuthError } from '../../errors';
 import { ObjectGraph, type GraphProblems } from '../../heap/object-graph';
 import type { GcRoot } from '../../heap/roots';
 import type { Session } from '../session';
 import { dumpIdentity, type DumpIdentity } from './dump-identity';
 import { IndexFile, IndexFileError, writeIndexFile, type SectionData } from './index-file';
+import { PagedGraph } from './paged-graph';
 
 /** Where the index lives and how big it may grow. */
 export interface IndexSettings {
@@ -31,6 +33,16 @@ export interface IndexSettings {
 /** The parts, in the order they are written (derived parts after the graph they come from). */
 type Part = 'graph' | 'roots' | 'reverse' | 'dominators';
 const PARTS: readonly Part[] = ['graph', 'roots', 'reverse', 'dominators'];
+
+/** A command's whole answer as the index keeps it (`analyze`'s findings): its text, its JSON and its warnings. */
+export interface StoredAnswer {
+  readonly text: string;
+  readonly json: unknown;
+  readonly warnings: readonly string[];
+}
+
+/** The file of stored answers (not a part of the graph: keyed by the dump's identity alone). */
+const ANSWERS = 'answers';
 
 /** Roots as RootCache keeps them. */
 export interface StoredRoots {
@@ -51,6 +63,9 @@ export class SessionIndex {
   private heavy?: HeavyParts;
   private treeComputed = false;
   private treeStored = false;
+  private paged = new Map<string, PagedGraph | null>();
+  /** Answers computed by this process, by `answerKey`, not yet written. */
+  private readonly newAnswers = new Map<string, StoredAnswer>();
   /** Lines for stderr: parts rebuilt because they did not check out, parts not written (cap, disk). */
   readonly notes: string[] = [];
 
@@ -90,6 +105,67 @@ export class SessionIndex {
     } finally {
       file.close();
     }
+  }
+
+  /** The stored graph read page by page, with its reverse edges (`reverse`) or its dominator answers
+   * (`dominators`), or undefined when the index lacks them or they do not check out (said in the notes). For a
+   * one-object answer before the session has loaded the whole graph. */
+  pagedGraph(derived: 'reverse' | 'dominators'): PagedGraph | undefined {
+    const known = this.paged.get(derived);
+    if (known !== undefined) return known ?? undefined;
+    let result: PagedGraph | null = null;
+    const graphFile = this.open('graph');
+    if (graphFile !== undefined) {
+      const files = [graphFile];
+      try {
+        if (this.graphDigest !== undefined && this.graphDigest !== graphFile.digest) throw new IndexFileError('the graph file changed while the session was open');
+        this.graphDigest = graphFile.digest;
+        this.graphStored = true;
+        const other = this.openDerived(derived);
+        if (other !== undefined) {
+          files.push(other);
+          const s = this.session;
+          const sizes = graphFile.paged('sizes', graphFile.typeOf('sizes') === 'f64' ? 'f64' : 'u32');
+          result = new PagedGraph(
+            graphFile.paged('addresses', 'f64'),
+            graphFile.paged('typeIndexes', 'u32'),
+            graphFile.f64('methodTables'),
+            sizes,
+            graphFile.paged('edgeStart', 'u32'),
+            graphFile.paged('edgeTarget', 'u32'),
+            graphFile.json('problems') as GraphProblems,
+            derived === 'reverse' ? other.paged('start', 'u32') : undefined,
+            derived === 'reverse' ? other.paged('source', 'u32') : undefined,
+            derived === 'dominators'
+              ? { idom: other.paged('idom', 'i32'), retained: other.paged('retained', 'f64'), subtree: other.paged('subtree', 'u32'), childStart: other.paged('childStart', 'u32'), children: other.paged('children', 'u32') }
+              : undefined,
+            files,
+            s.methodTables,
+            s.runtime.memory,
+          );
+        }
+      } catch (e) {
+        this.rejected(derived, e);
+        result = null;
+      } finally {
+        if (result === null) for (const f of files) f.close();
+      }
+    }
+    this.paged.set(derived, result);
+    return result ?? undefined;
+  }
+
+  /** A one-object answer read from `graph` failed (a corrupt page): says so; the caller answers from the whole graph,
+   * whose load checks every page again and rebuilds what does not check out. */
+  pagedReadFailed(graph: PagedGraph, derived: 'reverse' | 'dominators', e: unknown): void {
+    this.rejected(derived, e);
+    for (const [k, g] of this.paged) if (g === graph) this.paged.set(k, null);
+    graph.close();
+  }
+
+  /** Says in the index log that `command` answered from index pages. */
+  answeredFromPages(command: string, graph: PagedGraph): void {
+    this.log(`${command} answered from index pages (${graph.pagesRead} pages read)`);
   }
 
   /** Records a graph built from the dump (written by `persist`). */
@@ -147,8 +223,38 @@ export class SessionIndex {
     return (this.heavy = heavy);
   }
 
+  /** The stored answer of `command` with `args` (the words that change it), or undefined. */
+  storedAnswer(command: string, args: readonly string[]): StoredAnswer | undefined {
+    const file = this.openPart(ANSWERS);
+    if (file === undefined) return undefined;
+    try {
+      const all = file.json('answers') as Record<string, StoredAnswer>;
+      const found = Object.prototype.hasOwnProperty.call(all, answerKey(command, args)) ? all[answerKey(command, args)] : undefined;
+      if (found === undefined) return undefined;
+      if (typeof found.text !== 'string' || !Array.isArray(found.warnings)) throw new IndexFileError(`stored ${command} answer is malformed`);
+      this.log(`read ${command} answer`);
+      return found;
+    } catch (e) {
+      this.rejectedFile(ANSWERS, e);
+      return undefined;
+    } finally {
+      file.close();
+    }
+  }
+
+  /** Records an answer computed by this process (written by `persist`). */
+  answerComputed(command: string, args: readonly string[], answer: StoredAnswer): void {
+    this.newAnswers.set(answerKey(command, args), answer);
+  }
+
   /** Writes the parts built by this process that the index lacks; failures and the cap become notes. */
   persist(): void {
+    this.persistParts();
+    // After the graph: a new graph file removes the answers of an older one.
+    this.persistAnswers();
+  }
+
+  private persistParts(): void {
     const graph = this.graph;
     if (graph === undefined || this.identity() === undefined) return;
     for (const part of PARTS) {
@@ -161,6 +267,38 @@ export class SessionIndex {
         this.notes.push(`index: ${part} not written: ${(e as Error).message}`);
         return;
       }
+    }
+  }
+
+  /** Adds this process's new answers to the stored ones (read again: another process may have added some). */
+  private persistAnswers(): void {
+    if (this.newAnswers.size === 0 || this.identity() === undefined) return;
+    const id = this.identity()!;
+    const folder = path.join(this.settings.dir, id.folder);
+    let all: Record<string, StoredAnswer> = {};
+    const existing = this.openPart(ANSWERS);
+    if (existing !== undefined) {
+      try {
+        all = existing.json('answers') as Record<string, StoredAnswer>;
+      } catch (e) {
+        this.rejectedFile(ANSWERS, e);
+      } finally {
+        existing.close();
+      }
+    }
+    for (const [k, a] of this.newAnswers) all[k] = a;
+    this.newAnswers.clear();
+    try {
+      const text = JSON.stringify(all);
+      const kept = PARTS.reduce((sum, p) => sum + fileSize(path.join(folder, `${p}.dsi`)), 0);
+      if (kept + text.length > this.settings.maxBytes) {
+        throw new IndexFileError(`it would take ${mib(kept + text.length)} for this dump, over the index size cap of ${mib(this.settings.maxBytes)} (--index-max-size or DUMPSLEUTH_INDEX_MAX_SIZE)`);
+      }
+      fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+      const written = writeIndexFile(path.join(folder, `${ANSWERS}.dsi`), { part: ANSWERS, key: id.key, meta: { dump: id.realPath } }, [{ name: 'answers', type: 'json', data: all }]);
+      this.log(`wrote answers (${mib(written.bytes)})`);
+    } catch (e) {
+      this.notes.push(`index: answers not written: ${(e as Error).message}`);
     }
   }
 
@@ -193,9 +331,16 @@ export class SessionIndex {
       case 'dominators': {
         if (this.treeStored || !this.treeComputed || this.heavy?.tree === undefined) return undefined;
         const t = this.heavy.tree;
+        // What `retained <addr>` reads for one object (paged-graph.ts), so the next process need not load the tree.
+        const retained = this.heavy.retained ?? computeRetainedSizes(t, graph.sizes);
+        const c = dominatorChildren(t, graph.count);
         return [
           { name: 'idom', type: 'i32', data: t.idom },
           { name: 'preorder', type: 'i32', data: t.preorder },
+          { name: 'retained', type: 'f64', data: retained },
+          { name: 'subtree', type: 'u32', data: c.subtree },
+          { name: 'childStart', type: 'u32', data: c.childStart },
+          { name: 'children', type: 'u32', data: c.children },
         ];
       }
     }
@@ -213,7 +358,7 @@ export class SessionIndex {
       );
     }
     fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-    if (part === 'graph') for (const p of PARTS) fs.rmSync(path.join(folder, `${p}.dsi`), { force: true });
+    if (part === 'graph') for (const p of [...PARTS, ANSWERS]) fs.rmSync(path.join(folder, `${p}.dsi`), { force: true });
     const meta: Record<string, unknown> = { dump: id.realPath, graph: part === 'graph' ? undefined : this.graphDigest, objects: this.graph!.count };
     if (part === 'dominators') meta.reachableCount = this.heavy!.tree!.reachableCount;
     const written = writeIndexFile(path.join(folder, `${part}.dsi`), { part, key: id.key, meta }, sections);
@@ -278,6 +423,10 @@ export class SessionIndex {
   }
 
   private open(part: Part): IndexFile | undefined {
+    return this.openPart(part);
+  }
+
+  private openPart(part: string): IndexFile | undefined {
     const id = this.identity();
     if (id === undefined) return undefined;
     const file = path.join(this.settings.dir, id.folder, `${part}.dsi`);
@@ -285,7 +434,7 @@ export class SessionIndex {
     try {
       return IndexFile.open(file, id.key, part);
     } catch (e) {
-      this.rejected(part, e);
+      this.rejectedFile(part, e);
       return undefined;
     }
   }
@@ -308,6 +457,10 @@ export class SessionIndex {
   }
 
   private rejected(part: Part, e: unknown): void {
+    this.rejectedFile(part, e);
+  }
+
+  private rejectedFile(part: string, e: unknown): void {
     if (!(e instanceof DumpsleuthError)) throw e;
     this.notes.push(`index: ${part} rebuilt: ${e.message}`);
   }
@@ -336,6 +489,11 @@ export function sessionIndexOf(session: Session): SessionIndex | undefined {
     }
   }
   return index ?? undefined;
+}
+
+/** The key of a stored answer: the command and the words that change its answer. */
+function answerKey(command: string, args: readonly string[]): string {
+  return JSON.stringify([command, ...args]);
 }
 
 function fileSize(file: string): number {

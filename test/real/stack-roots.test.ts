@@ -7,7 +7,7 @@ import { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
 import { enumerateStackRoots } from '../../src/runtime/code/stack-roots';
 import { readThreads } from '../../src/runtime/thread-store';
-import { clrmdStackRootKeys, runClrmdStackRoots, stackRootKey } from '../support/clrmd-stack';
+import { assertStackRootsMatchClrmd, runClrmdStackRoots, stackRootKey } from '../support/clrmd-stack';
 import { getDump, STANDARD_DUMPS } from '../support/dumps';
 
 const TIMEOUT = 10 * 60_000;
@@ -56,17 +56,15 @@ describe('precise stack roots on real dumps', { timeout: TIMEOUT }, () => {
         const core = session.dump.threads.find((c) => c.tid === ot.osId);
         assert.ok(t && core, `thread ${ot.osId} is in the dump and the thread store`);
         const result = enumerateStackRoots(session.runtime, t, core.registers);
-        const theirs = clrmdStackRootKeys(ot.raw);
-        assert.deepEqual(result.roots.map(stackRootKey).sort(), theirs, `thread ${ot.osId}`);
-        assert.deepEqual(result.undecoded, [], `thread ${ot.osId} decoded completely`);
-        compared += theirs.length;
+        const excused = assertStackRootsMatchClrmd(result, ot.raw, `thread ${ot.osId}`);
+        compared += result.roots.length;
         // With interior resolution, each root names an object the heap walk finds, as ClrMD's resolved roots do.
         const resolved = enumerateStackRoots(session.runtime, t, core.registers, { containingObject: (v) => containing(index, v) });
         for (const r of resolved.roots) {
           if (r.interior) interior++;
           assert.equal(containing(index, r.object), r.object, `root ${stackRootKey(r)} keeps object ${hex(r.object)} alive`);
         }
-        const clrmdObjects = ot.resolved.filter((r) => r.object !== '0x0').map((r) => r.object).sort();
+        const clrmdObjects = ot.resolved.filter((r) => r.object !== '0x0' && !excused.has(r.address)).map((r) => r.object).sort();
         assert.deepEqual(resolved.roots.map((r) => hex(r.object)).sort(), clrmdObjects, `thread ${ot.osId}: resolved objects equal ClrMD's`);
       }
       assert.ok(compared >= 10, `only ${compared} roots compared`);

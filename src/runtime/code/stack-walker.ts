@@ -154,9 +154,10 @@ export class StackWalker {
       if (updated) {
         ctx = updated;
         const entry = this.frameEntry(f, ctx.rip);
-        // The DAC reports a call-counting stub's Frame once, where the thread stands (SOS on a VBCSCompiler dump);
-        // an InlinedCallFrame is reported again at the managed caller's address.
-        if (!(initial && entry.kind === 'frame' && entry.name === 'CallCountingHelperFrame')) frames.push(entry);
+        // Where the walk starts at a Frame, the DAC reports it where the thread stands and again at the caller's
+        // address only when it lives inside the caller's managed frame (an InlinedCallFrame): a transition Frame
+        // below it (a call-counting stub's, the prestub's) is reported once (SOS on a VBCSCompiler dump, on 11.0.0).
+        if (!initial || f >= ctx.regs[RSP]!) frames.push(entry);
         // A resumable Frame (FRAME_ATTR_RESUMABLE: a thread redirected for suspension) restores a full context in
         // which the next managed frame is active again (stackwalk.cpp sets `isFirst` from the Frame's attributes).
         active = entry.kind === 'frame' && RESUMABLE_FRAMES.has(entry.name);

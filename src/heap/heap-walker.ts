@@ -38,9 +38,7 @@ const MAX_RESYNC_BYTES = 1 << 20;
 const MAX_RESYNCS_PER_SEGMENT = 64;
 
 /** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
- * MethodTable numbering (e.g. to map `mtIndex` back to addresses). With `parallel` (2 or more threads), later parts
- * of the heap are read by worker threads (parallel-walk.ts) and visited here in the same order: the visitor sees
- * exactly the objects, numbering and problems of the one-thread walk. */
+ * MethodTable numbering (e.g. to map `mtIndex` back to addresses); `parallel` to split it (same visits). */
 export function forEachObject(
   heap: GcHeap,
   mts: MethodTableReader,
@@ -84,7 +82,7 @@ export function forEachObject(
   return problems;
 }
 
-/** Walks `segments` on this thread with a window of its own (a worker's part of a parallel walk): no progress, no
+/** @internal Walks `segments` on this thread with a window of its own (a worker's part of a parallel walk): no progress, no
  * cancellation polling. */
 export function walkSegments(
   allocContexts: readonly AllocContext[],

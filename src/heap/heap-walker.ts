@@ -82,24 +82,21 @@ export function forEachObject(
   return problems;
 }
 
-/** @internal Walks `segments` on this thread with a window of its own (a worker's part of a parallel walk): no progress, no
- * cancellation polling. */
-export function walkSegments(
+/** @internal A walker of runs of segments on this thread with one window of its own, reused from run to run (a
+ * worker's chunks of a parallel walk): no progress, no cancellation polling. */
+export function segmentWalker(
   allocContexts: readonly AllocContext[],
   mts: MethodTableReader,
   memory: MemoryReader,
-  segments: readonly HeapSegment[],
-  index: MethodTableIndex,
-  visit: ObjectVisitor,
-  problems: WalkProblem[],
-  afterSegment: (segment: HeapSegment) => void,
-): void {
+): (segments: readonly HeapSegment[], index: MethodTableIndex, visit: ObjectVisitor, problems: WalkProblem[], afterSegment: (segment: HeapSegment) => void) => void {
   const window = new WalkWindow(memory);
-  for (const seg of segments) {
-    window.segmentStart = seg.start;
-    walkSegment(allocContexts, mts, window, seg, index, visit, problems);
-    afterSegment(seg);
-  }
+  return (segments, index, visit, problems, afterSegment) => {
+    for (const seg of segments) {
+      window.segmentStart = seg.start;
+      walkSegment(allocContexts, mts, window, seg, index, visit, problems);
+      afterSegment(seg);
+    }
+  };
 }
 
 /**

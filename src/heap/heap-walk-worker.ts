@@ -10,7 +10,7 @@ import { openDump } from '../dump/open-dump';
 import { DotNetRuntime } from '../runtime/dotnet-runtime';
 import { GcHeap } from '../runtime/gc/gc-heap';
 import { MethodTableReader } from '../runtime/method-table';
-import { walkSegments, type WalkProblem } from './heap-walker';
+import { segmentWalker, type WalkProblem } from './heap-walker';
 import { MethodTableIndex } from './method-table-index';
 import { BIG_SIZE, MAX_AHEAD, WALK_CHUNK_BITS, type WalkChunkResult, type WalkMethodTables, type WalkWorkerData, type WalkWorkerMessage } from './parallel-walk';
 
@@ -38,7 +38,7 @@ try {
     if (heap.segments.length !== data.segmentStarts.length || heap.segments.some((s, i) => s.start !== data.segmentStarts[i])) {
       throw new Error('the worker read other heap segments than the calling thread');
     }
-    const mts = new MethodTableReader(rt);
+    const walk = segmentWalker(heap.allocContexts, new MethodTableReader(rt), rt.memory);
     const index = new MethodTableIndex();
     let sent = 0; // MethodTables already described to the caller
     for (const positions of data.chunks) {
@@ -60,10 +60,7 @@ try {
       let t = new Uint32Array(0);
       let z = new Uint32Array(0);
       const problems: WalkProblem[] = [];
-      walkSegments(
-        heap.allocContexts,
-        mts,
-        rt.memory,
+      walk(
         segments,
         index,
         (address, _mt, size, _segment, mtIndex) => {

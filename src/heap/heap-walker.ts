@@ -38,9 +38,7 @@ const MAX_RESYNC_BYTES = 1 << 20;
 const MAX_RESYNCS_PER_SEGMENT = 64;
 
 /** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
- * MethodTable numbering (e.g. to map `mtIndex` back to addresses). With `parallel` (2 or more threads), later parts
- * of the heap are read by worker threads (parallel-walk.ts) and visited here in the same order: the visitor sees
- * exactly the objects, numbering and problems of the one-thread walk. */
+ * MethodTable numbering (e.g. to map `mtIndex` back to addresses); `parallel` to split it (same visits). */
 export function forEachObject(
   heap: GcHeap,
   mts: MethodTableReader,
@@ -84,24 +82,21 @@ export function forEachObject(
   return problems;
 }
 
-/** Walks `segments` on this thread with a window of its own (a worker's part of a parallel walk): no progress, no
- * cancellation polling. */
-export function walkSegments(
+/** @internal A walker of runs of segments on this thread with one window of its own, reused from run to run (a
+ * worker's chunks of a parallel walk): no progress, no cancellation polling. */
+export function segmentWalker(
   allocContexts: readonly AllocContext[],
   mts: MethodTableReader,
   memory: MemoryReader,
-  segments: readonly HeapSegment[],
-  index: MethodTableIndex,
-  visit: ObjectVisitor,
-  problems: WalkProblem[],
-  afterSegment: (segment: HeapSegment) => void,
-): void {
+): (segments: readonly HeapSegment[], index: MethodTableIndex, visit: ObjectVisitor, problems: WalkProblem[], afterSegment: (segment: HeapSegment) => void) => void {
   const window = new WalkWindow(memory);
-  for (const seg of segments) {
-    window.segmentStart = seg.start;
-    walkSegment(allocContexts, mts, window, seg, index, visit, problems);
-    afterSegment(seg);
-  }
+  return (segments, index, visit, problems, afterSegment) => {
+    for (const seg of segments) {
+      window.segmentStart = seg.start;
+      walkSegment(allocContexts, mts, window, seg, index, visit, problems);
+      afterSegment(seg);
+    }
+  };
 }
 
 /**

@@ -45,11 +45,11 @@ export interface WalkChunkReport {
   readonly byWorker: boolean;
 }
 
-/** Below this many heap bytes the walk stays on one thread: starting a worker (loading the code, opening the dump and
+/** @internal Below this many heap bytes the walk stays on one thread: starting a worker (loading the code, opening the dump and
  * the runtime) costs about as much as walking this much heap. */
 export const DEFAULT_MIN_PARALLEL_BYTES = 256 << 20;
 
-/** What a worker is given (structured-cloned). */
+/** @internal What a worker is given (structured-cloned). */
 export interface WalkWorkerData {
   readonly dumpPath: string;
   readonly openOptions: OpenDumpOptions;
@@ -64,21 +64,21 @@ export interface WalkWorkerData {
   readonly slot: number;
 }
 
-/** Objects per array of a chunk's object table. */
+/** @internal Objects per array of a chunk's object table. */
 export const WALK_CHUNK_BITS = 18;
-/** The `sizes` entry of an object of 2^32 - 1 bytes or more (its size is in `bigSizes`). */
+/** @internal The `sizes` entry of an object of 2^32 - 1 bytes or more (its size is in `bigSizes`). */
 export const BIG_SIZE = 0xffffffff;
-/** Chunks a worker may walk before the caller has taken them. */
+/** @internal Chunks a worker may walk before the caller has taken them. */
 export const MAX_AHEAD = 2;
 
-/** The MethodTables a worker met for the first time in one chunk, numbered on from its earlier chunks. */
+/** @internal The MethodTables a worker met for the first time in one chunk, numbered on from its earlier chunks. */
 export interface WalkMethodTables {
   readonly addresses: number[];
   readonly baseSizes: number[];
   readonly componentSizes: number[];
 }
 
-/** A worker's walk of one chunk. */
+/** @internal A worker's walk of one chunk. */
 export interface WalkChunkResult {
   /** The object table in arrays of 2^WALK_CHUNK_BITS objects (the last one partly used). */
   readonly addresses: Float64Array[];
@@ -94,7 +94,7 @@ export interface WalkChunkResult {
   readonly problems: { address: number; segment: number; reason: string }[];
 }
 
-/** One message of a worker, per chunk in order: its table, or a request to walk it on the calling thread (`redo`);
+/** @internal One message of a worker, per chunk in order: its table, or a request to walk it on the calling thread (`redo`);
  * or, once, a failure after which it sends nothing more. */
 export type WalkWorkerMessage =
   | { readonly result: WalkChunkResult; readonly mts: WalkMethodTables }
@@ -107,7 +107,7 @@ const CHUNK_MASK = (1 << WALK_CHUNK_BITS) - 1;
 /** Largest cost unit of a chunk: the calling thread's chunks are 2 units, a worker's 3 (see splitChunks). */
 const MAX_UNIT = 8 << 20;
 
-/** A started parallel walk: `run` walks the calling thread's chunks and visits the workers' in order. */
+/** @internal A started parallel walk: `run` walks the calling thread's chunks and visits the workers' in order. */
 export interface StartedParallelWalk {
   run(
     walkHere: (segment: HeapSegment) => void,
@@ -136,7 +136,7 @@ interface WorkerState {
   toIndex: Int32Array;
 }
 
-/** Starts the workers; undefined when the walk should stay on one thread (a small heap, one segment, or no worker
+/** @internal Starts the workers; undefined when the walk should stay on one thread (a small heap, one segment, or no worker
  * file: the bundled package has none). */
 export function startParallelWalk(parallel: ParallelWalk, heap: GcHeap, segments: readonly HeapSegment[]): StartedParallelWalk | undefined {
   const total = segments.reduce((a, s) => a + (s.end - s.start), 0);

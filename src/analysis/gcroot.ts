@@ -56,6 +56,8 @@ export interface ReverseGraphAccess extends GraphAccess {
   reverseStartOf(i: number): number;
   /** The referencing object of incoming edge `k` (ascending within one object's run, as ReverseEdges.source). */
   reverseSourceOf(k: number): number;
+  /** The first forward edge from `from` to `to`, or -1 (as path-to.ts's firstEdgeBetween). */
+  firstEdgeBetween(from: number, to: number): number;
 }
 
 /** `findRootPaths` (without `all`) over a graph read object by object: the same backward breadth-first search in the
@@ -89,15 +91,7 @@ export function findRootPathsSparse(graph: ReverseGraphAccess, roots: readonly G
     const chain: ChainLink[] = [{ index: from, edge: -1 }];
     for (let cur = from; cur !== target; ) {
       const to = next.get(cur)!;
-      let edge = -1;
-      const end = graph.edgeStartOf(cur + 1);
-      for (let e = graph.edgeStartOf(cur); e < end; e++) {
-        if (graph.edgeTargetOf(e) === to) {
-          edge = e;
-          break;
-        }
-      }
-      chain.push({ index: to, edge });
+      chain.push({ index: to, edge: graph.firstEdgeBetween(cur, to) });
       cur = to;
     }
     out.push({ root, chain });

@@ -95,6 +95,8 @@ export interface GraphAccess {
   indexOf(address: number): number;
   /** As ObjectGraph.edgeOffsetOf. */
   edgeOffsetOf(edge: number): number;
+  /** How many of the edges [from, to) go to `target` (a faster scan than edgeTargetOf each, where there is one). */
+  countEdgesTo?(target: number, from: number, to: number): number;
 }
 
 /** Where slot offsets come from: stored (synthetic graphs) or recomputed from the dump. */
@@ -758,7 +760,8 @@ class DumpOffsets implements OffsetSource, SlotVisitor {
       const t = graph.edgeTargetOf(edge);
       this.match = graph.addressOf(t);
       this.wanted = 0;
-      for (let k = this.first; k < edge; k++) if (graph.edgeTargetOf(k) === t) this.wanted++;
+      if (graph.countEdgesTo !== undefined) this.wanted = graph.countEdgesTo(t, this.first, edge);
+      else for (let k = this.first; k < edge; k++) if (graph.edgeTargetOf(k) === t) this.wanted++;
     }
     this.seen = 0;
     this.found = -1;

@@ -138,6 +138,17 @@ test('index file: paged reads find every element and refuse a corrupt page on th
     for (const i of [0, 1, perPage - 1, perPage, 3 * perPage + 7, n - 1]) assert.equal(paged.at(i), source[i], `element ${i}`);
     assert.equal(paged.pagesRead, 4, 'each page is read once: pages 0, 1, 3 and 5');
     assert.throws(() => paged.at(n), IndexFileError, 'out of range');
+    // Scans across pages: the first match in a range and the count of matches, as the plain array gives them.
+    const repeated = new Uint32Array(n).map((_, i) => i % 7);
+    writeIndexFile(path.join(dir, 'scan.dsi'), { part: 'scan', key: KEY, meta: {} }, [{ name: 'v', type: 'u32', data: repeated }]);
+    const scan = IndexFile.open(path.join(dir, 'scan.dsi'), KEY, 'scan');
+    const v = scan.paged('v', 'u32');
+    for (const [value, from, to] of [[3, 0, n], [6, perPage - 2, 3 * perPage + 9], [5, n - 3, n], [9, 0, n], [0, 10, 10]] as const) {
+      const plain = repeated.subarray(0, to).indexOf(value, from);
+      assert.equal(v.indexOf(value, from, to), plain, `indexOf(${value}, ${from}, ${to})`);
+      assert.equal(v.count(value, from, to), repeated.subarray(from, to).filter((x) => x === value).length, `count(${value}, ${from}, ${to})`);
+    }
+    scan.close();
     const a = f.paged('addresses', 'f64');
     for (let i = 0; i < addresses.length; i += 997) assert.equal(a.at(i), addresses[i]);
     assert.throws(() => f.paged('source', 'f64'), IndexFileError, 'a section is paged only as its own type');

@@ -101,6 +101,14 @@ export class PagedGraph implements ReverseGraphAccess {
     return this.edgeTarget.at(edge);
   }
 
+  firstEdgeBetween(from: number, to: number): number {
+    return this.edgeTarget.indexOf(to, this.edgeStart.at(from), this.edgeStart.at(from + 1));
+  }
+
+  countEdgesTo(target: number, from: number, to: number): number {
+    return this.edgeTarget.count(target, from, to);
+  }
+
   reverseStartOf(i: number): number {
     return this.reverse().start.at(i);
   }

@@ -462,7 +462,9 @@ export class SessionIndex {
 
   private rejectedFile(part: string, e: unknown): void {
     if (!(e instanceof DumpsleuthError)) throw e;
-    this.notes.push(`index: ${part} rebuilt: ${e.message}`);
+    // The paged and the whole-graph reads of one command may both find the same stale file: say it once.
+    const note = `index: ${part} rebuilt: ${e.message}`;
+    if (!this.notes.includes(note)) this.notes.push(note);
   }
 
   private log(message: string): void {

@@ -113,7 +113,8 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
       // .data, which a heap dump leaves out, and SOS answers nothing about the heap. They are read from the image
       // file; the answers are checked against SOS on the self-contained publish of the same program and runtime:
       // the program's own types, the handle kinds and the culprits are the same (the framework's strings and
-      // assemblies differ between the two publishes).
+      // assemblies differ between the two publishes). The count of Thread objects is not compared: it is a matter of
+      // timing between the two processes (a thread-pool worker started in one and not yet in the other).
       it(`${label}: heap commands answer; the program's types, handles and culprits equal SOS on the self-contained publish`, async () => {
         const dump = await getDump(entry.scenario, entry);
         const reference = await getDump(entry.scenario, { ...entry, publishKind: 'self-contained' });
@@ -122,8 +123,8 @@ describe('other runtimes (self-contained publishes against runtime packs)', { ti
         const ours = runDumpsleuth<{ types: { name: string; count: number; totalSize: number }[]; totalCount: number }>(dump.dumpPath, ['dumpheap', '-stat']);
         assert.deepEqual(ours.warnings, []);
         const own = (rows: readonly { name: string; count: number; totalSize: number }[]) =>
-          rows.filter((r) => /^(Gateway\.|System\.Threading\.Thread$|System\.Net\.Sockets\.Socket$)/.test(r.name)).map((r) => `${r.name} ${r.count} ${r.totalSize}`).sort();
-        assert.ok(own(sosStat.types).length >= 4, 'SOS lists the program\'s types');
+          rows.filter((r) => /^(Gateway\.|System\.Net\.Sockets\.Socket$)/.test(r.name)).map((r) => `${r.name} ${r.count} ${r.totalSize}`).sort();
+        assert.ok(own(sosStat.types).length >= 3, 'SOS lists the program\'s types');
         assert.deepEqual(own(ours.json.types), own(sosStat.types));
         const sosHandles = parseGcHandles(handles!);
         const ourHandles = parseGcHandles(runDumpsleuth(dump.dumpPath, ['gchandles', '-stat']).text);

@@ -45,9 +45,10 @@ describe('the npm package', { timeout: TIMEOUT }, () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('ships only the bundle, its types, the bin and the README: under 1 MB unpacked, no sourcemaps, tests or sources', () => {
+  it('ships only the bundle, its types, the bin and the README: under 1.25 MB unpacked, no sourcemaps, tests or sources', () => {
     const paths = packed.files.map((f) => f.path);
-    assert.ok(packed.unpackedSize < 1_000_000, `unpacked size ${packed.unpackedSize}`);
+    // 1 MB until issue 16 (the bundle, its declarations and the README grow with every command: 1,000,021 bytes then).
+    assert.ok(packed.unpackedSize < 1_250_000, `unpacked size ${packed.unpackedSize}`);
     for (const p of paths) {
       assert.match(p, /^(bin\/dumpsleuth\.js|dist\/package\/.*\.(js|d\.ts)|README\.md|package\.json)$/, `unexpected file in the package: ${p}`);
       assert.doesNotMatch(p, /\.map$|\.tgz$/);

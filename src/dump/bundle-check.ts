@@ -11,7 +11,7 @@ import type { FileWindowCache } from './file-window-cache';
 
 const PT_LOAD = 1;
 
-/** What the comparison found: the bundle's file range, and the first page that differs (undefined when none did). */
+/** @internal What the comparison found: the bundle's file range, and the first page that differs (undefined when none did). */
 export interface BundleCheck {
   /** The file range past the ELF's own content: the appended bundle. */
   readonly bundle: FileRange;
@@ -21,7 +21,7 @@ export interface BundleCheck {
   readonly firstDifference?: number;
 }
 
-/** One past the ELF file's own last byte (loadable segments, then the section header table, which the linker
+/** @internal One past the ELF file's own last byte (loadable segments, then the section header table, which the linker
  * writes last): where an appended bundle starts. */
 export function elfContentEnd(elf: ElfImageFile): number {
   let end = elf.header.shoff + elf.header.shnum * elf.header.shentsize;
@@ -30,6 +30,7 @@ export function elfContentEnd(elf: ElfImageFile): number {
 }
 
 /**
+ * @internal
  * Compares the pages of `module`'s mappings that lie in the file's appended data (past the ELF's own content) and that
  * the core holds — skipping pages the process could write (`isWritable`), which may differ from the file — with
  * `file`. Undefined when the file has no appended data the module maps.

@@ -39,13 +39,18 @@ describe('stack and hang commands on 11.0.0 and 10.0.15 (self-contained) equal S
     it(`${label}: ${CLRSTACK.join(', ')} equal SOS line for line (variables and source lines from the c1 debug info)`, async () => {
       const dump = await getDump(entry.scenario, entry);
       const sos = await runSosMany(dump.dumpPath, [...CLRSTACK, ...HANG]);
-      for (let i = 0; i < CLRSTACK.length; i++) {
-        const ours = runDumpsleuth(dump.dumpPath, CLRSTACK[i]!.split(' '));
-        const expected = lines(sos[i]!);
+      const answers = CLRSTACK.map((c) => runDumpsleuth(dump.dumpPath, c.split(' ')));
+      // The app folder the dump names may hold a later publish's PDB (a cache shared with another checkout): then
+      // dumpsleuth refuses it and says so (once per dump), and source lines are left out of the comparison.
+      const otherPdb = (w: string) => /is not the PDB of .*: no source lines from it$/.test(w);
+      const refused = answers.some((a) => a.warnings.some(otherPdb));
+      const strip = (l: string) => (refused ? l.replace(/ \[[^\]]* @ \d+\]$/, '') : l);
+      answers.forEach((ours, i) => {
+        const expected = lines(sos[i]!).map(strip);
         if (i < 3) assert.ok(expected.some((l) => /^ {4}(PARAMETERS|LOCALS):$/.test(l)), `SOS printed variables for ${CLRSTACK[i]}`);
-        assert.deepEqual(lines(ours.text), expected, CLRSTACK[i]);
-        assert.deepEqual(ours.warnings, []);
-      }
+        assert.deepEqual(lines(ours.text).map(strip), expected, CLRSTACK[i]);
+        assert.deepEqual(ours.warnings.filter((w) => !otherPdb(w)), []);
+      });
       // The comparison means something: SOS read values, and (where the debuggee's PDB is on disk) source lines.
       assert.ok(lines(sos[0]!).filter((l) => / = 0x[0-9a-f]{16}$/.test(l)).length >= 5, 'SOS shows variable values');
       if (entry.scenario === 'hang') {

@@ -51,7 +51,7 @@ function readChunks(memory: MemoryReader, address: number): Chunks {
   return { boundsAt: address + r.nextByte(), boundsSize, varsSize };
 }
 
-/** Decodes the c1 debug info blob at `address` (JIT'd and ReadyToRun code alike).
+/** @internal Decodes the c1 debug info blob at `address` (JIT'd and ReadyToRun code alike).
  * @throws DumpFormatError for a malformed stream; LimitExceededError for absurd sizes; UnmappedAddressError. */
 export function readMethodDebugInfoC1(memory: MemoryReader, address: number): MethodDebugInfo {
   const { boundsAt, boundsSize, varsSize } = readChunks(memory, address);

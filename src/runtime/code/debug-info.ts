@@ -40,14 +40,14 @@ export interface MethodDebugInfo {
 
 const FLAG_PATCHPOINT = 1;
 const FLAG_RICH = 2;
-/** A cap on bounds and variable entries of one method. */
+/** @internal A cap on bounds and variable entries of one method. */
 export const MAX_ENTRIES = 1_000_000;
 // ICorDebugInfo::MAX_MAPPING_VALUE and MAX_ILNUM: the lower bounds the encoder subtracts.
 const MAX_MAPPING_VALUE = -3;
 const MAX_ILNUM = -4;
 const SOURCE_TYPE_BITS = 2;
 
-/** The debug-info nibble stream (NibbleReader in dotnet/runtime src/coreclr/inc/nibblestream.h). */
+/** @internal The debug-info nibble stream (NibbleReader in dotnet/runtime src/coreclr/inc/nibblestream.h). */
 export class NibbleReader {
   private index = 0;
   constructor(private readonly bytes: Uint8Array) {}
@@ -134,7 +134,7 @@ export function readMethodDebugInfo(memory: MemoryReader, address: number, hasFl
   return { bounds, vars };
 }
 
-/** Decodes a bounds chunk: the count and the bit widths (minus one) of native deltas and IL offsets, nibble-encoded,
+/** @internal Decodes a bounds chunk: the count and the bit widths (minus one) of native deltas and IL offsets, nibble-encoded,
  * then one little-endian bit field per entry: [source bits][native delta][IL offset + 3]. The source is 2 bits
  * (an enumeration) on .NET 8–10 and 3 independent flag bits from .NET 11 (DebugInfo contract c1).
  * @throws DumpFormatError when the chunk is malformed; LimitExceededError for an absurd count. */
@@ -174,7 +174,7 @@ export function decodeBounds(bytes: Uint8Array, sourceBits: number): OffsetMappi
   return bounds;
 }
 
-/** Reads one variable's location (VarLocType, then its registers and stack offsets) after its offsets and number.
+/** @internal Reads one variable's location (VarLocType, then its registers and stack offsets) after its offsets and number.
  * @throws DumpFormatError for an unknown location type. */
 export function readVarLocation(r: NibbleReader, startOffset: number, endOffset: number, varNumber: number): NativeVarInfo {
   const type = r.u32();

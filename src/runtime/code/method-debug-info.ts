@@ -11,7 +11,7 @@ import type { CodeBlock, ExecutionManager } from './execution-manager';
 
 const EMPTY: MethodDebugInfo = { bounds: [], vars: [] };
 
-/** The decoded debug info of `block`'s method; empty when the code has none (stubs, methods without debug info).
+/** @internal The decoded debug info of `block`'s method; empty when the code has none (stubs, methods without debug info).
  * @throws DumpFormatError for a contract version with no decoder or a malformed blob; UnmappedAddressError. */
 export function readBlockDebugInfo(rt: DotNetRuntime, em: ExecutionManager, block: CodeBlock): MethodDebugInfo {
   const m = rt.memory;

@@ -42,7 +42,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [--scenario many|large] [--o
   --interactive only the interactive-speed rows: single-object commands (dumpobj, dumpmt, dumparray, dumpdelegate,
                 ip2md, dumpmd), info, clrthreads and dumpheap -stat against dotnet-dump, and the floor (Node start-up,
                 reading the heap's bytes); with --profile, profiles dumpobj instead of dumpheap -stat
-  --hangs      only the hang rows: dumpasync and parallelstacks against dotnet-dump (outputs checked equal line for
+  --hangs       only the hang rows: dumpasync and parallelstacks against dotnet-dump (outputs checked equal line for
                 line) and the Node start-up floor, on the scenario's dump or --dump
   --common-type T  the type whose objects dumpobj and gcroot read (default: the scenario's; needed with a --dump of
                 another program, e.g. System.String)`;

@@ -5,6 +5,7 @@
  */
 import type { FieldRow, FieldValue } from '../../heap/object-reader';
 import { ElementType } from '../../runtime/metadata/signature-decoder';
+import { corElementTypeName } from '../../runtime/metadata/type-name-format';
 import { hexJson } from '../format';
 import type { Session } from '../session';
 import { objectReaderOf } from './object-text';
@@ -126,24 +127,14 @@ function display(session: Session, row: FieldRow, inValueType: boolean): string 
   }
 }
 
+const PRIMITIVE_ELEMENT_TYPES = new Set<number>([
+  ElementType.Boolean, ElementType.Char, ElementType.I1, ElementType.U1, ElementType.I2, ElementType.U2, ElementType.I4,
+  ElementType.U4, ElementType.I8, ElementType.U8, ElementType.R4, ElementType.R8, ElementType.I, ElementType.U,
+]);
+
+/** A primitive field's type name (`System.Int32`) as cortypeinfo.h names it; anything else without a MethodTable is `Object`. */
 function primitiveName(et: number): string {
-  const names: Record<number, string> = {
-    [ElementType.Boolean]: 'System.Boolean',
-    [ElementType.Char]: 'System.Char',
-    [ElementType.I1]: 'System.SByte',
-    [ElementType.U1]: 'System.Byte',
-    [ElementType.I2]: 'System.Int16',
-    [ElementType.U2]: 'System.UInt16',
-    [ElementType.I4]: 'System.Int32',
-    [ElementType.U4]: 'System.UInt32',
-    [ElementType.I8]: 'System.Int64',
-    [ElementType.U8]: 'System.UInt64',
-    [ElementType.R4]: 'System.Single',
-    [ElementType.R8]: 'System.Double',
-    [ElementType.I]: 'System.IntPtr',
-    [ElementType.U]: 'System.UIntPtr',
-  };
-  return names[et] ?? 'Object';
+  return PRIMITIVE_ELEMENT_TYPES.has(et) ? corElementTypeName(et) : 'Object';
 }
 
 /** .NET's default (shortest round-trip) text of a float or double: scientific notation from 1E+15 up and below 1E-05. */

@@ -1,19 +1,36 @@
 // Issue 11 on 11.0.0: the object commands the SDK runtime's objects.test.ts compares with SOS, on the 11 dump of the
 // same scenario (types full; 11's tier has it with server GC): dumparray on multi-dimensional, jagged, struct, enum
-// and object arrays (with -start/-length on one-dimensional ones) and dumpvc on TypeZoo's embedded structs.
+// and object arrays (with -start/-length on one-dimensional ones) and dumpvc on TypeZoo's embedded structs. And
+// objsize (listing and -stat), which 10's tests do not compare with SOS: on every 11 full dump, the first object of
+// each chosen type, text line for line.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dumparrayCommand } from '../../src/cli/commands/dumparray';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { dumpvcCommand } from '../../src/cli/commands/dumpvc';
+import { objsizeCommand } from '../../src/cli/commands/objsize';
 import { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
 import { getDump } from '../support/dumps';
 import { extraDumpLabel, extraRuntimeDumps, type ExtraRuntimeDump } from '../support/extra-runtime-dumps';
-import { runSosMany } from '../support/sos';
+import { runSosMany, sosLines } from '../support/sos';
 import { consoleFilter, parseDumpArray, parseDumpObj, type SosFieldRow } from '../support/sos-object-parsers';
 
 const TIMEOUT = 10 * 60_000;
+/** objsize roots: small and large graphs, generics, delegates, the program's own types and the socket objects. */
+const OBJSIZE_TYPES: Record<string, readonly string[]> = {
+  types: [
+    'Debuggees.TypeZoo',
+    'Debuggees.TypeZoo+NestedClass',
+    'Debuggees.Outer<System.Int32>+Inner<System.String>',
+    'System.Collections.Generic.Dictionary<System.String, System.Collections.Generic.List<System.Int32>>',
+    'System.Func<System.Int32, System.Int32>',
+    'System.Action',
+    'System.String[,,]',
+    'System.Threading.Thread',
+  ],
+  'seed-apm': ['Gateway.Server', 'Gateway.GatewayClientController', 'System.Net.Sockets.Socket', 'System.Net.Sockets.SocketAsyncContext', 'System.Threading.Thread'],
+};
 const ARRAY_TYPES = ['System.Int32[,]', 'System.String[,,]', 'System.Int32[][]', 'Debuggees.LabeledPoint[]', 'Debuggees.Color[]', 'System.Object[]'];
 
 /** Addresses of the objects of each wanted type, by exact ClrMD name, in heap order (at most `max` each). */
@@ -96,6 +113,37 @@ describe('dumparray and dumpvc on 11.0.0 (self-contained) equal SOS', { timeout:
           fields += expected.fields?.length ?? 0;
         });
         t.diagnostic(`compared ${args.length} dumpvc answers, ${fields} field rows`);
+      } finally {
+        session.close();
+      }
+    });
+  }
+});
+
+describe('objsize on 11.0.0 (self-contained) equals SOS', { timeout: TIMEOUT }, () => {
+  const dumps = elevens((d) => d.dumpType === 'full' && d.scenario in OBJSIZE_TYPES);
+  if (dumps.length === 0) {
+    it('skipped: no 11.x pack in DUMPSLEUTH_EXTRA_RUNTIMES / DUMPSLEUTH_RUNTIME_PACK', () => undefined);
+    return;
+  }
+  for (const entry of dumps) {
+    it(`${extraDumpLabel(entry)}: objsize and objsize -stat text equal SOS's line for line`, async (t) => {
+      const dump = await getDump(entry.scenario, entry);
+      const session = Session.open(dump.dumpPath);
+      try {
+        const byType = objectsByType(session, OBJSIZE_TYPES[entry.scenario]!, 1);
+        for (const [type, list] of byType) assert.ok(list.length > 0, `the dump holds objects of ${type}`);
+        const commands = [...byType.values()].flatMap(([a]) => [`objsize ${a!.toString(16)}`, `objsize -stat ${a!.toString(16)}`]);
+        const sos = await runSosMany(dump.dumpPath, commands);
+        let objects = 0;
+        commands.forEach((command, i) => {
+          const expected = sosLines(consoleFilter(sos[i]!));
+          const total = /^Total (\d+) objects, [\d,]+ bytes$/.exec(expected[expected.length - 1] ?? '');
+          assert.ok(total, `SOS answered ${command}`);
+          assert.deepEqual(sosLines(consoleFilter(objsizeCommand.run(session, command.split(' ').slice(1)).text)), expected, command);
+          objects += Number(total[1]);
+        });
+        t.diagnostic(`compared ${commands.length} objsize answers over ${objects} objects`);
       } finally {
         session.close();
       }

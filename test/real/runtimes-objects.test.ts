@@ -2,15 +2,22 @@
 // same scenario (types full; 11's tier has it with server GC): dumparray on multi-dimensional, jagged, struct, enum
 // and object arrays (with -start/-length on one-dimensional ones) and dumpvc on TypeZoo's embedded structs. And
 // objsize (listing and -stat), which 10's tests do not compare with SOS: on every 11 full dump, the first object of
-// each chosen type, text line for line.
+// each chosen type, text line for line. And u as disasm.test.ts checks it on 10 (dotnet-dump has no u): on the 11
+// dumps of the same scenarios, u spans SOS's gcinfo entry point and code size, names SOS's ip2md MethodDesc, and its
+// annotated call targets are SOS's methods (ip2md) or precodes SOS's dumpmd names.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { delegateReaderOf } from '../../src/cli/commands/dumpdelegate';
+import { walkManagedThread } from '../../src/cli/commands/clrstack';
+import { uCommand } from '../../src/cli/commands/u';
 import { dumparrayCommand } from '../../src/cli/commands/dumparray';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { dumpvcCommand } from '../../src/cli/commands/dumpvc';
 import { objsizeCommand } from '../../src/cli/commands/objsize';
 import { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
+import { codeResolverOf } from '../../src/runtime/code/code-resolver';
+import { readThreads } from '../../src/runtime/thread-store';
 import { getDump } from '../support/dumps';
 import { extraDumpLabel, extraRuntimeDumps, type ExtraRuntimeDump } from '../support/extra-runtime-dumps';
 import { runSosMany, sosLines } from '../support/sos';
@@ -53,6 +60,59 @@ function objectsByType(session: Session, wanted: readonly string[], max: number)
 
 function comparable(rows: readonly SosFieldRow[]): string[] {
   return rows.map((r) => `${r.mt.toString(16)} ${r.token.toString(16)} ${r.offset.toString(16)} ${r.type} ${r.isValueType} ${r.attr} ${r.value} ${r.name}`);
+}
+
+interface UJson {
+  start: string;
+  end: string;
+  coldStart?: string;
+  codeLength: number;
+  methodDesc: string;
+  lastInstructionEnd: string | null;
+  instructions: { address: string; destination?: string; targetKind?: string; targetMethod?: string; targetMethodDesc?: string }[];
+}
+
+const uLines = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0 && !l.startsWith('Loading core dump:') && !l.startsWith('Current symbol store'));
+const hexOf = (s: string) => parseInt(s.replace(/^0x/, ''), 16);
+const field = (text: string, re: RegExp) => re.exec(text)?.[1];
+
+/** Method starts from every thread's stack and every delegate's target. */
+function methodStarts(session: Session): number[] {
+  const starts = new Set<number>();
+  for (const t of readThreads(session.runtime)) {
+    for (const f of walkManagedThread(session, t)?.frames ?? []) if (f.kind === 'managed') starts.add(f.block.startAddress);
+  }
+  const reader = delegateReaderOf(session);
+  forEachObject(session.heap, session.methodTables, session.runtime.memory, (address, mt) => {
+    if (!reader.isDelegateType(mt)) return;
+    for (const inv of reader.read(address).invocations) {
+      const r = inv.resolution;
+      if (r?.kind === 'code') starts.add(r.block.startAddress);
+      if (r?.kind === 'precode' && r.block) starts.add(r.block.startAddress);
+    }
+  });
+  return [...starts];
+}
+
+/** Starts of a sample of ReadyToRun methods (every `step`-th RUNTIME_FUNCTION of each image that has a MethodDesc). */
+function readyToRunSample(session: Session, perImage: number): number[] {
+  const code = codeResolverOf(session);
+  const d = session.runtime.descriptor;
+  const m = session.runtime.memory;
+  const out = new Set<number>();
+  for (const rs of code.em.enumerateRangeSections()) {
+    if (rs.r2rModule === 0) continue;
+    const own = m.readPointer(rs.r2rModule + d.offset('Module', 'ReadyToRunInfo'));
+    const info = m.readPointer(own + d.offset('ReadyToRunInfo', 'CompositeInfo')) || own;
+    const count = m.readU32(info + d.offset('ReadyToRunInfo', 'NumRuntimeFunctions'));
+    const table = m.readPointer(info + d.offset('ReadyToRunInfo', 'RuntimeFunctions'));
+    const step = Math.max(1, Math.floor(count / perImage));
+    for (let i = 0; i < count; i += step) {
+      const block = code.em.tryFindCodeBlock(rs.rangeBegin + m.readU32(table + i * d.size('RuntimeFunction') + d.offset('RuntimeFunction', 'BeginAddress')));
+      if (block) out.add(block.startAddress);
+    }
+  }
+  return [...out];
 }
 
 const elevens = (pred: (d: ExtraRuntimeDump) => boolean) =>
@@ -144,6 +204,61 @@ describe('objsize on 11.0.0 (self-contained) equals SOS', { timeout: TIMEOUT }, 
           objects += Number(total[1]);
         });
         t.diagnostic(`compared ${commands.length} objsize answers over ${objects} objects`);
+      } finally {
+        session.close();
+      }
+    });
+  }
+});
+
+describe('u on 11.0.0 (self-contained) agrees with SOS', { timeout: TIMEOUT }, () => {
+  // disasm.test.ts's dumps on 10: seed-apm heap workstation, seed-apm full server, types full (server on 11).
+  const dumps = elevens((d) => (d.scenario === 'seed-apm' && (d.dumpType === 'heap') !== d.serverGc) || (d.scenario === 'types' && d.dumpType === 'full'));
+  if (dumps.length === 0) {
+    it('skipped: no 11.x pack in DUMPSLEUTH_EXTRA_RUNTIMES / DUMPSLEUTH_RUNTIME_PACK', () => undefined);
+    return;
+  }
+  for (const entry of dumps) {
+    it(`${extraDumpLabel(entry)}: u covers the code range SOS reports, and its annotated targets are SOS's methods`, async (t) => {
+      const dump = await getDump(entry.scenario, entry);
+      const session = Session.open(dump.dumpPath);
+      try {
+        const starts = [...new Set([...methodStarts(session), ...readyToRunSample(session, 20)])];
+        assert.ok(starts.length >= 10, `only ${starts.length} methods`);
+        const sos = await runSosMany(dump.dumpPath, starts.flatMap((s) => [`gcinfo ${s.toString(16)}`, `ip2md ${s.toString(16)}`]));
+        const targets = new Map<number, { md: string; name: string; kind: string }>();
+        let checked = 0;
+        let instructions = 0;
+        starts.forEach((start, i) => {
+          const gc = sos[2 * i]!;
+          // SOS cannot always find a ReadyToRun method's code header; those are skipped.
+          if (uLines(gc)[0] === 'No GC info available') return;
+          checked++;
+          const u = uCommand.run(session, [start.toString(16)]).json as UJson;
+          assert.equal(hexOf(u.start), parseInt(field(gc, /entry point ([0-9A-F]+)/)!, 16), `u ${start.toString(16)}: start`);
+          const size = parseInt(field(gc, /Code size: ([0-9a-f]+)/)!, 16);
+          assert.equal(u.codeLength, size, `u ${start.toString(16)}: code size`);
+          if (u.coldStart === undefined) assert.equal(hexOf(u.lastInstructionEnd!), start + size, `u ${start.toString(16)}: last instruction ends the method`);
+          assert.equal(hexOf(u.methodDesc), parseInt(field(sos[2 * i + 1]!, /MethodDesc:\s+([0-9a-f]+)/)!, 16), `u ${start.toString(16)}: MethodDesc`);
+          instructions += u.instructions.length;
+          for (const ins of u.instructions) {
+            if (ins.targetMethodDesc && ins.destination && targets.size < 150) targets.set(hexOf(ins.destination), { md: ins.targetMethodDesc, name: ins.targetMethod!, kind: ins.targetKind! });
+          }
+        });
+        assert.ok(checked >= 10, `only ${checked} methods checked`);
+        const list = [...targets.entries()];
+        assert.ok(list.length >= 10, `only ${list.length} annotated call targets`);
+        const answers = await runSosMany(
+          dump.dumpPath,
+          list.map(([dest, tg]) => (tg.kind === 'method' ? `ip2md ${dest.toString(16)}` : `dumpmd ${tg.md.replace(/^0x/, '')}`)),
+        );
+        list.forEach(([dest, tg], i) => {
+          const answer = answers[i]!;
+          if (tg.kind === 'method') assert.equal(hexOf(field(answer, /MethodDesc:\s+([0-9a-f]+)/) ?? '0'), hexOf(tg.md), `call target ${dest.toString(16)}`);
+          // A precode: SOS's ip2md does not resolve it; its MethodDesc's name is what u printed.
+          else assert.equal(field(answer, /Method Name:\s+(.*)/)?.trim(), tg.name.replace(/, mdToken: [0-9a-f]+$/, ''), `precode target ${dest.toString(16)}`);
+        });
+        t.diagnostic(`${checked} methods (${instructions} instructions), ${list.length} call targets checked`);
       } finally {
         session.close();
       }

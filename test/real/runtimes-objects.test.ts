@@ -4,13 +4,15 @@
 // objsize (listing and -stat), which 10's tests do not compare with SOS: on every 11 full dump, the first object of
 // each chosen type, text line for line. And u as disasm.test.ts checks it on 10 (dotnet-dump has no u): on the 11
 // dumps of the same scenarios, u spans SOS's gcinfo entry point and code size, names SOS's ip2md MethodDesc, and its
-// annotated call targets are SOS's methods (ip2md) or precodes SOS's dumpmd names.
+// annotated call targets are SOS's methods (ip2md) or precodes SOS's dumpmd names. And, as thread-statics.test.ts on
+// 10, the per-thread values of Thread.t_currentThread under dumpobj's TLstatic row on the seed-apm full dumps.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { delegateReaderOf } from '../../src/cli/commands/dumpdelegate';
 import { walkManagedThread } from '../../src/cli/commands/clrstack';
 import { uCommand } from '../../src/cli/commands/u';
 import { dumparrayCommand } from '../../src/cli/commands/dumparray';
+import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { dumpvcCommand } from '../../src/cli/commands/dumpvc';
 import { objsizeCommand } from '../../src/cli/commands/objsize';
@@ -20,6 +22,7 @@ import { codeResolverOf } from '../../src/runtime/code/code-resolver';
 import { readThreads } from '../../src/runtime/thread-store';
 import { getDump } from '../support/dumps';
 import { extraDumpLabel, extraRuntimeDumps, type ExtraRuntimeDump } from '../support/extra-runtime-dumps';
+import { runCommand } from '../support/run-command';
 import { runSosMany, sosLines } from '../support/sos';
 import { consoleFilter, parseDumpArray, parseDumpObj, type SosFieldRow } from '../support/sos-object-parsers';
 
@@ -262,6 +265,41 @@ describe('u on 11.0.0 (self-contained) agrees with SOS', { timeout: TIMEOUT }, (
       } finally {
         session.close();
       }
+    });
+  }
+});
+
+/** The lines of the t_currentThread row and its per-thread values (as thread-statics.test.ts). */
+function currentThreadBlock(text: string): string[] {
+  const all = text.split('\n').map((l) => l.trimEnd());
+  const at = all.findIndex((l) => / TLstatic +t_currentThread$/.test(l));
+  if (at < 0) return [];
+  const out = [all[at]!];
+  for (let k = at + 1; k < all.length && all[k] !== '' && !/^[0-9a-f]{16} /.test(all[k]!); k++) out.push(all[k]!);
+  return out;
+}
+
+describe('thread-static values in dumpobj on 11.0.0 (self-contained) equal SOS', { timeout: TIMEOUT }, () => {
+  const dumps = elevens((d) => d.scenario === 'seed-apm' && d.dumpType === 'full');
+  if (dumps.length === 0) {
+    it('skipped: no 11.x pack in DUMPSLEUTH_EXTRA_RUNTIMES / DUMPSLEUTH_RUNTIME_PACK', () => undefined);
+    return;
+  }
+  for (const entry of dumps) {
+    it(`${extraDumpLabel(entry)}: every Thread object's t_currentThread values equal SOS`, async (t) => {
+      const dump = await getDump(entry.scenario, entry);
+      const threads = runCommand<{ objects: { address: string }[] }>(dump.dumpPath, dumpheapCommand, ['-type', 'System.Threading.Thread']).json.objects;
+      const addresses = threads.map((o) => o.address.replace(/^0x/, ''));
+      const sos = await runSosMany(dump.dumpPath, addresses.map((a) => `dumpobj ${a}`));
+      let values = 0;
+      addresses.forEach((a, k) => {
+        const expected = currentThreadBlock(sos[k]!);
+        if (expected.length === 0) return; // not a System.Threading.Thread (a derived or nested type matched -type)
+        assert.deepEqual(currentThreadBlock(runCommand(dump.dumpPath, dumpobjCommand, [a]).text), expected, `dumpobj ${a}`);
+        values += expected.length - 2;
+      });
+      t.diagnostic(`${addresses.length} Thread objects, ${values} per-thread values`);
+      assert.ok(values >= 2, `SOS lists per-thread values (${values})`);
     });
   }
 });

@@ -5,7 +5,8 @@
 // each chosen type, text line for line. And u as disasm.test.ts checks it on 10 (dotnet-dump has no u): on the 11
 // dumps of the same scenarios, u spans SOS's gcinfo entry point and code size, names SOS's ip2md MethodDesc, and its
 // annotated call targets are SOS's methods (ip2md) or precodes SOS's dumpmd names. And, as thread-statics.test.ts on
-// 10, the per-thread values of Thread.t_currentThread under dumpobj's TLstatic row on the seed-apm full dumps.
+// 10, the per-thread values of Thread.t_currentThread under dumpobj's TLstatic row on the seed-apm full dumps; and
+// dumpobj on every object of objects.test.ts's chosen types (static rows included) on the 11 full dumps.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { delegateReaderOf } from '../../src/cli/commands/dumpdelegate';
@@ -41,6 +42,53 @@ const OBJSIZE_TYPES: Record<string, readonly string[]> = {
   ],
   'seed-apm': ['Gateway.Server', 'Gateway.GatewayClientController', 'System.Net.Sockets.Socket', 'System.Net.Sockets.SocketAsyncContext', 'System.Threading.Thread'],
 };
+/** objects.test.ts's chosen types (at most 40 objects each, heap order). */
+const TYPES_SCENARIO = [
+  'Debuggees.TypeZoo',
+  'Debuggees.TypeZoo+NestedClass',
+  'Debuggees.TypeZoo+NestedClass+Deeper',
+  'Debuggees.Outer<System.Int32>+Inner<System.String>',
+  'Debuggees.Outer<System.String>+Inner<System.Double>',
+  'Debuggees.PlainPoint',
+  'Debuggees.Color',
+  'Debuggees.Color[]',
+  'Debuggees.PlainPoint[]',
+  'Debuggees.LabeledPoint[]',
+  'System.Int32[,]',
+  'System.String[,,]',
+  'System.Int32[][]',
+  'System.Double[]',
+  'System.Char[]',
+  'System.Boolean[]',
+  'System.Int64[]',
+  'System.Collections.Generic.Dictionary<System.String, System.Collections.Generic.List<System.Int32>>',
+  'System.Collections.Generic.List<System.Collections.Generic.KeyValuePair<System.Int32, System.String>>',
+  'System.Collections.Generic.KeyValuePair<System.Int32, System.String>[]',
+  'System.Func<System.Int32, System.Int32>',
+  'System.Action',
+  'System.Tuple<System.Int32, System.String>',
+  'System.ValueTuple<System.Int32, System.String>',
+  'System.Threading.Thread',
+  'System.String',
+];
+
+const SEED_SCENARIO = [
+  'Gateway.Server',
+  'Gateway.GatewayClientController',
+  'Gateway.Server+ConnectSocketResult',
+  'System.AsyncCallback',
+  'System.Net.Sockets.Socket',
+  'System.Net.Sockets.SafeSocketHandle',
+  'System.Net.Sockets.SocketAsyncContext',
+  'System.Net.Sockets.SocketAsyncContext+BufferMemoryReceiveOperation',
+  'System.Net.Sockets.Socket+AwaitableSocketAsyncEventArgs',
+  'System.Net.Sockets.SocketAsyncEngine',
+  'System.Threading.Tasks.TaskToAsyncResult+TaskAsyncResult',
+  'System.Net.SocketAddress',
+  'System.Threading.Thread',
+];
+
+const DUMPOBJ_TYPES: Record<string, readonly string[]> = { types: TYPES_SCENARIO, 'seed-apm': SEED_SCENARIO };
 const ARRAY_TYPES = ['System.Int32[,]', 'System.String[,,]', 'System.Int32[][]', 'Debuggees.LabeledPoint[]', 'Debuggees.Color[]', 'System.Object[]'];
 
 /** Addresses of the objects of each wanted type, by exact ClrMD name, in heap order (at most `max` each). */
@@ -117,6 +165,8 @@ function readyToRunSample(session: Session, perImage: number): number[] {
   }
   return [...out];
 }
+
+const typesOf = (scenario: string): readonly string[] => DUMPOBJ_TYPES[scenario] ?? [];
 
 const elevens = (pred: (d: ExtraRuntimeDump) => boolean) =>
   extraRuntimeDumps().filter((d) => d.runtimePack.startsWith('11.') && d.publishKind === 'self-contained' && pred(d));
@@ -300,6 +350,50 @@ describe('thread-static values in dumpobj on 11.0.0 (self-contained) equal SOS',
       });
       t.diagnostic(`${addresses.length} Thread objects, ${values} per-thread values`);
       assert.ok(values >= 2, `SOS lists per-thread values (${values})`);
+    });
+  }
+});
+
+describe('dumpobj on every object of the chosen types on 11.0.0 (self-contained) equals SOS', { timeout: TIMEOUT }, () => {
+  const dumps = elevens((d) => d.dumpType === 'full' && d.scenario in OBJSIZE_TYPES);
+  if (dumps.length === 0) {
+    it('skipped: no 11.x pack in DUMPSLEUTH_EXTRA_RUNTIMES / DUMPSLEUTH_RUNTIME_PACK', () => undefined);
+    return;
+  }
+  for (const entry of dumps) {
+    it(`${extraDumpLabel(entry)}: dumpobj equals SOS field by field, static rows included`, async (t) => {
+      const dump = await getDump(entry.scenario, entry);
+      const session = Session.open(dump.dumpPath);
+      try {
+        const byType = objectsByType(session, typesOf(entry.scenario), 40);
+        for (const [type, list] of byType) assert.ok(list.length > 0, `the dump holds objects of ${type}`);
+        const all = [...byType.entries()].flatMap(([type, list]) => list.map((a) => ({ type, address: a })));
+        const sos = await runSosMany(dump.dumpPath, all.map((o) => `dumpobj ${o.address.toString(16)}`));
+        let fields = 0;
+        let statics = 0;
+        all.forEach((o, i) => {
+          const expected = parseDumpObj(sos[i]!);
+          const actual = parseDumpObj(consoleFilter(dumpobjCommand.run(session, [o.address.toString(16)]).text));
+          const where = `${o.type} at ${o.address.toString(16)}`;
+          assert.equal(actual.name, expected.name, `${where}: Name`);
+          assert.equal(actual.methodTable, expected.methodTable, `${where}: MethodTable`);
+          assert.equal(actual.size, expected.size, `${where}: Size`);
+          assert.equal(actual.file, expected.file, `${where}: File`);
+          assert.deepEqual(actual.array, expected.array, `${where}: Array`);
+          assert.equal(actual.content, expected.content, `${where}: Content`);
+          // A native SOS line of 8 KB or more prints nothing at all (util.cpp OutputVaList), so long strings are ''.
+          if (expected.string !== undefined && !(expected.string === '' && (actual.string ?? '').length >= 8000)) {
+            assert.equal(actual.string?.trimEnd(), expected.string.trimEnd(), `${where}: String`);
+          }
+          assert.deepEqual(comparable(actual.fields ?? []), comparable(expected.fields ?? []), `${where}: fields`);
+          fields += expected.fields?.length ?? 0;
+          statics += (expected.fields ?? []).filter((r) => r.attr !== 'instance').length;
+        });
+        t.diagnostic(`compared ${all.length} objects of ${byType.size} types, ${fields} field rows (${statics} static)`);
+        assert.ok(all.length >= 20 && fields > 100 && statics > 0, `compared ${all.length} objects, ${fields} fields, ${statics} static`);
+      } finally {
+        session.close();
+      }
     });
   }
 });

@@ -6,7 +6,8 @@
 // dumps of the same scenarios, u spans SOS's gcinfo entry point and code size, names SOS's ip2md MethodDesc, and its
 // annotated call targets are SOS's methods (ip2md) or precodes SOS's dumpmd names. And, as thread-statics.test.ts on
 // 10, the per-thread values of Thread.t_currentThread under dumpobj's TLstatic row on the seed-apm full dumps; and
-// dumpobj on every object of objects.test.ts's chosen types (static rows included) on the 11 full dumps.
+// dumpobj on every object of objects.test.ts's chosen types (static rows included) on the 11 full dumps; and, as
+// static-variables.test.ts on 10, gcroot's `(static variable: …)` notes for the dead threads of seed-apm workstation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { delegateReaderOf } from '../../src/cli/commands/dumpdelegate';
@@ -16,6 +17,7 @@ import { dumparrayCommand } from '../../src/cli/commands/dumparray';
 import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { dumpvcCommand } from '../../src/cli/commands/dumpvc';
+import { gcrootCommand, staticSlots } from '../../src/cli/commands/gcroot';
 import { objsizeCommand } from '../../src/cli/commands/objsize';
 import { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
@@ -23,7 +25,8 @@ import { codeResolverOf } from '../../src/runtime/code/code-resolver';
 import { readThreads } from '../../src/runtime/thread-store';
 import { getDump } from '../support/dumps';
 import { extraDumpLabel, extraRuntimeDumps, type ExtraRuntimeDump } from '../support/extra-runtime-dumps';
-import { runCommand } from '../support/run-command';
+import { hexOf as hexNumber } from '../support/dumpsleuth';
+import { runCommand, sessionFor } from '../support/run-command';
 import { runSosMany, sosLines } from '../support/sos';
 import { consoleFilter, parseDumpArray, parseDumpObj, type SosFieldRow } from '../support/sos-object-parsers';
 
@@ -394,6 +397,61 @@ describe('dumpobj on every object of the chosen types on 11.0.0 (self-contained)
       } finally {
         session.close();
       }
+    });
+  }
+});
+
+interface GcRootJson {
+  paths: { root: { kind: string }; chain: { address: string; type: string; field: string | null }[] }[];
+}
+
+const staticLines = (text: string) => [...new Set(text.split('\n').filter((l) => l.includes('(static variable: ')))].sort();
+/** A chain line without its note: the object address and type, which must agree with SOS. */
+const withoutNote = (line: string) => line.replace(/\(static variable: .*\)\s*$/, '').trimEnd();
+
+describe('gcroot static variable notes on 11.0.0 (self-contained)', { timeout: TIMEOUT }, () => {
+  const dumps = elevens((d) => d.scenario === 'seed-apm' && !d.serverGc);
+  if (dumps.length === 0) {
+    it('skipped: no 11.x pack in DUMPSLEUTH_EXTRA_RUNTIMES / DUMPSLEUTH_RUNTIME_PACK', () => undefined);
+    return;
+  }
+  for (const entry of dumps) {
+    it(`${extraDumpLabel(entry)}: static variable notes of the dead threads are on SOS's links and name the holding static`, async (t) => {
+      const dump = await getDump(entry.scenario, entry);
+      const session = sessionFor(dump.dumpPath);
+      const dead = readThreads(session.runtime).filter((th) => th.isDead && th.exposedObject !== 0).map((th) => th.exposedObject);
+      assert.ok(dead.length >= 20, `the scenario leaves dead threads (${dead.length})`);
+      const sosTexts = await runSosMany(dump.dumpPath, dead.map((a) => `gcroot ${a.toString(16)}`));
+      const statics = staticSlots(session);
+      let noted = 0;
+      let named = 0;
+      dead.forEach((target, k) => {
+        const what = `gcroot ${target.toString(16)}`;
+        const ours = runCommand<GcRootJson>(dump.dumpPath, gcrootCommand, [target.toString(16)]);
+        const sosNoted = staticLines(sosTexts[k]!);
+        // The same links carry a note; the note itself names the real static (SOS's names the slot before it).
+        assert.deepEqual(staticLines(ours.text).map(withoutNote), sosNoted.map(withoutNote), `${what}: the chain lines with a static variable note`);
+        noted += sosNoted.length;
+        for (const p of ours.json.paths) {
+          const [first, second] = p.chain;
+          if (!first || !second || first.type !== 'System.Object[]') continue;
+          const array = hexNumber(first.address);
+          const next = hexNumber(second.address);
+          const m = session.runtime.memory;
+          const slots: number[] = [];
+          for (let i = 0, n = m.readU32(array + 8); i < n; i++) if (m.readPointer(array + 16 + i * 8) === next) slots.push(array + 16 + i * 8);
+          const held = slots.map((a) => statics.at(a)).find((a) => a !== undefined);
+          if (!held) continue;
+          named++;
+          assert.equal(second.field, `${session.names.clrmdName(held.declaringMT)}.${held.field}`, `${what}: JSON field of ${second.address}`);
+          const sos = slots.map((a) => statics.sosAt(a)).find((a) => a !== undefined);
+          if (sos) assert.ok(sosNoted.some((l) => l.includes(`-> ${next.toString(16).padStart(12, '0')} `) && l.endsWith(`.${sos.field})`)), `${what}: SOS notes ${sos.field}`);
+          const ourLine = staticLines(ours.text).find((l) => l.includes(`-> ${next.toString(16).padStart(12, '0')} `));
+          if (ourLine) assert.ok(ourLine.trimEnd().endsWith(`.${held.field})`), `${what}: our note names ${held.field}`);
+        }
+      });
+      assert.ok(noted > 0, 'SOS notes at least one static variable');
+      t.diagnostic(`${dead.length} targets: ${noted} static variable lines on SOS's links, ${named} holding statics named`);
     });
   }
 });

@@ -5,6 +5,7 @@
 import { HeapHistogram } from '../../analysis/heap-histogram';
 import { transitiveClosure } from '../../analysis/object-size';
 import { UsageError } from '../../errors';
+import { GcDescReader, type GcDesc } from '../../heap/gc-desc';
 import { NO_OBJECT } from '../../heap/object-graph';
 import { addressArg, parseArgs } from '../args';
 import type { Command } from '../command';
@@ -26,7 +27,23 @@ export const objsizeCommand: Command = {
     const graph = rootCache(session).graph;
     const index = graph.indexOf(address);
     if (index === NO_OBJECT) throw new UsageError(`objsize: ${address.toString(16)} is not a valid object`);
-    const closure = transitiveClosure(graph, index);
+    // Children in ClrMD's order (per type's GCDesc), so the listing is SOS's line for line.
+    const descs = new GcDescReader(session.runtime.memory);
+    const byMt = new Map<number, GcDesc | null>();
+    const descOf = (i: number): GcDesc | null => {
+      const mt = graph.mtOf(i);
+      let d = byMt.get(mt);
+      if (d === undefined) {
+        try {
+          d = descs.read(session.methodTables.read(mt));
+        } catch {
+          d = null; // unreadable GCDesc: the graph's (ascending offset) order
+        }
+        byMt.set(mt, d);
+      }
+      return d;
+    };
+    const closure = transitiveClosure(graph, index, descOf);
     const histogram = new HeapHistogram();
     for (const i of closure) histogram.add(graph.mtOf(i), graph.sizes[i]!);
     const lines: string[] = [];

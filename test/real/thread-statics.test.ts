@@ -7,17 +7,8 @@ import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { getDump } from '../support/dumps';
 import { runCommand } from '../support/run-command';
+import { currentThreadBlock } from '../support/object-checks';
 import { runSosMany } from '../support/sos';
-
-/** The lines of the t_currentThread row and its per-thread values. */
-function currentThreadBlock(text: string): string[] {
-  const lines = text.split('\n').map((l) => l.trimEnd());
-  const at = lines.findIndex((l) => / TLstatic +t_currentThread$/.test(l));
-  if (at < 0) return [];
-  const out = [lines[at]!];
-  for (let k = at + 1; k < lines.length && lines[k] !== '' && !/^[0-9a-f]{16} /.test(lines[k]!); k++) out.push(lines[k]!);
-  return out;
-}
 
 describe('thread-static values in dumpobj (issue 10)', { timeout: 10 * 60_000 }, () => {
   for (const serverGc of [false, true]) {

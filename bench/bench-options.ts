@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly hangs?: boolean;
   /** The type whose objects the object commands read (for a --dump that is not a bench scenario's). */
   readonly commonType?: string;
+  /** Keep NODE_EXTRA_CA_CERTS for the timed processes (the bench clears it: see node-start-env.ts). */
+  readonly keepNodeExtraCaCerts?: boolean;
   readonly help: boolean;
 }
 
@@ -45,7 +47,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [--scenario many|large] [--o
   --hangs       only the hang rows: dumpasync and parallelstacks against dotnet-dump (outputs checked equal line for
                 line) and the Node start-up floor, on the scenario's dump or --dump
   --common-type T  the type whose objects dumpobj and gcroot read (default: the scenario's; needed with a --dump of
-                another program, e.g. System.String)`;
+                another program, e.g. System.String)
+  --keep-node-extra-ca-certs  time every process with NODE_EXTRA_CA_CERTS as set (by default the bench clears it:
+                Node parses that bundle at every start, and neither tool needs it)`;
 
 /** Parses the bench's arguments; throws an Error naming the bad option. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -59,6 +63,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   let interactive = false;
   let commonType: string | undefined;
   let hangs = false;
+  let keepNodeExtraCaCerts = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -101,6 +106,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       case '--common-type':
         commonType = value();
         break;
+      case '--keep-node-extra-ca-certs':
+        keepNodeExtraCaCerts = true;
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -109,7 +117,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}`);
     }
   }
-  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : scenario === 'linked' ? 6_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, interactive, ...(hangs ? { hangs } : {}), ...(commonType !== undefined ? { commonType } : {}), help };
+  return { scenario, objects: objects ?? (scenario === 'large' ? 22_000_000 : scenario === 'linked' ? 6_000_000 : 5_000_000), gcroots, timeoutSeconds, dump, repeat, profile, interactive, ...(hangs ? { hangs } : {}), ...(commonType !== undefined ? { commonType } : {}), ...(keepNodeExtraCaCerts ? { keepNodeExtraCaCerts } : {}), help };
 }
 
 function positiveInteger(option: string, text: string): number {

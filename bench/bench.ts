@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { cacheRoot, captureDump, findDotnet, findRepoRoot, runProcess, type CapturedDump } from '../src/capture';
 import { buildClrmdOracle } from '../test/support/clrmd';
 import { indexCases, indexSizeNotes } from './index-bench';
+import { clearNodeExtraCaCerts } from './node-start-env';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './bench-options';
 import { formatBenchMarkdown, type BenchReport, type CaseResult, type Question, type RunTiming, type TargetResult } from './bench-report';
 import {
@@ -74,6 +75,8 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const cli = path.join(repoRoot, 'bin', 'dumpsleuth.js');
   // Rows time whole computations unless they say otherwise: the per-dump index only where a row asks for it.
   process.env.DUMPSLEUTH_INDEX = 'off';
+  const caCertsNote = clearNodeExtraCaCerts(options.keepNodeExtraCaCerts === true);
+  if (caCertsNote !== undefined) log(caCertsNote);
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is not built: run `npm run bench` (it compiles first)');
 
   const { dumpPath, captured } = await obtainDump(options);
@@ -500,6 +503,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     );
   }
   notes.push(...notesFromChecks);
+  if (caCertsNote !== undefined) notes.push(caCertsNote);
   if (!options.interactive && options.hangs !== true) {
     notes.push(
       `gcroot targets: ${targets.length} \`${types.common}\` objects spread evenly over the heap; dumpsleuth answers them at one prompt (stdin), dotnet-dump in one process with one -c per object.`,

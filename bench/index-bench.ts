@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot, captureDump, findRepoRoot } from '../src/capture';
 import { median } from './median';
+import { clearNodeExtraCaCerts, KEEP_NODE_EXTRA_CA_CERTS } from './node-start-env';
 import { measureProcess, type MeasuredRun } from './measure-process';
 
 /** One timed case, shaped like bench.ts's BenchCase (structurally compatible). */
@@ -120,13 +121,16 @@ async function main(argv: readonly string[]): Promise<number> {
   let dumpPath: string | undefined;
   let scenario: 'many' | 'large' = 'many';
   let repeat = 3;
+  let keepCaCerts = false;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--dump') dumpPath = path.resolve(argv[++i]!);
+    if (argv[i] === KEEP_NODE_EXTRA_CA_CERTS) keepCaCerts = true;
+    else if (argv[i] === '--dump') dumpPath = path.resolve(argv[++i]!);
     else if (argv[i] === '--scenario') scenario = argv[++i] === 'large' ? 'large' : 'many';
     else if (argv[i] === '--repeat') repeat = Number(argv[++i]);
     else throw new Error(`unknown option ${argv[i]}`);
   }
   dumpPath ??= (await captureDump({ scenario, args: [scenario === 'large' ? '22000000' : '5000000'], dumpType: 'heap', readyTimeoutMs: 20 * 60_000 })).dumpPath;
+  const caCertsNote = clearNodeExtraCaCerts(keepCaCerts);
   const cli = path.join(findRepoRoot(), 'bin', 'dumpsleuth.js');
   const type = scenario === 'large' ? 'Debuggees.LargeOrder' : 'Debuggees.ManyPair';
   const listing = await measureProcess(process.execPath, [cli, '--no-index', dumpPath, 'dumpheap', '-short', '-type', type]);
@@ -162,7 +166,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `| ${c.command} | ${(median(runs.map((r) => r.wallMs)) / 1000).toFixed(2)} s | ${median(cpu.get(c.id)!).toFixed(2)} s | ${(Math.max(...runs.map((r) => r.peakRssBytes)) / 2 ** 20).toFixed(0)} MiB |`,
     );
   }
-  lines.push('', ...indexSizeNotes().map((n) => `- ${n}`));
+  lines.push('', ...indexSizeNotes().map((n) => `- ${n}`), ...(caCertsNote !== undefined ? [`- ${caCertsNote}`] : []));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -3,7 +3,7 @@
 // Each dumpsleuth run is checked to print the same answer as the 1-thread run and the same totals as dotnet-dump.
 // CPU seconds (user + system, from GNU time) are reported beside wall times: on a shared machine they are the
 // steadier figure.
-// Usage: node dist/bench/walk-scaling.js [--repeat R] [--workers 1,2] (--scenario many|large|linked | <dump>)...
+// Usage: node dist/bench/walk-scaling.js [--repeat R] [--workers 1,2] [--keep-node-extra-ca-certs] (--scenario many|large|linked | <dump>)...
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { captureDump, findDotnet, findRepoRoot } from '../src/capture';
 import { heapAnswerFromSosText } from './check-answers';
 import { findDotnetDump } from './find-dotnet-dump';
 import { median } from './median';
+import { clearNodeExtraCaCerts, KEEP_NODE_EXTRA_CA_CERTS } from './node-start-env';
 import { timeSequentialRead } from './time-sequential-read';
 
 const SCENARIO_OBJECTS: Record<string, number> = { many: 5_000_000, large: 22_000_000, linked: 6_000_000 };
@@ -39,9 +40,11 @@ async function main(argv: readonly string[]): Promise<number> {
   let repeat = 3;
   let workerCounts = [1, 2];
   const dumps: { label: string; path: string }[] = [];
+  let keepCaCerts = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--repeat') repeat = Number(argv[++i]);
+    if (a === KEEP_NODE_EXTRA_CA_CERTS) keepCaCerts = true;
+    else if (a === '--repeat') repeat = Number(argv[++i]);
     else if (a === '--workers') workerCounts = argv[++i]!.split(',').map(Number);
     else if (a === '--scenario') {
       const scenario = argv[++i]!;
@@ -53,9 +56,10 @@ async function main(argv: readonly string[]): Promise<number> {
     else dumps.push({ label: path.basename(a), path: path.resolve(a) });
   }
   if (dumps.length === 0 || !(repeat >= 1) || workerCounts.some((w) => !(w >= 1))) {
-    process.stderr.write('usage: node dist/bench/walk-scaling.js [--repeat R] [--workers 1,2] (--scenario many|large|linked | <dump>)...\n');
+    process.stderr.write('usage: node dist/bench/walk-scaling.js [--repeat R] [--workers 1,2] [--keep-node-extra-ca-certs] (--scenario many|large|linked | <dump>)...\n');
     return 2;
   }
+  const caCertsNote = clearNodeExtraCaCerts(keepCaCerts);
   const cli = path.join(findRepoRoot(), 'bin', 'dumpsleuth.js');
   const dotnet = await findDotnet();
   const dotnetDump = await findDotnetDump();
@@ -116,6 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `|---|${workerCounts.map(() => '---:').join('|')}|---:|---:|`,
       ...rows,
       '',
+      ...(caCertsNote !== undefined ? [caCertsNote, ''] : []),
     ].join('\n'),
   );
   return 0;

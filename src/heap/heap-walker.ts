@@ -25,17 +25,19 @@ export interface WalkProblem {
 export type ObjectVisitor = (address: number, mt: number, size: number, segment: HeapSegment, mtIndex: number) => void;
 
 const POINTER = 8;
-const MIN_OBJECT_SIZE = 3 * POINTER;
+/** @internal */
+export const MIN_OBJECT_SIZE = 3 * POINTER;
 /** Bytes read from the dump at once into one reused buffer: large reads amortise the system call, and reuse keeps
  * the walk free of allocation. */
 const WINDOW = 8 << 20;
 const TWO32 = 4294967296;
 /** SOH objects align to the pointer size; LOH/POH always to 8, which is the same on 64-bit. */
-const ALIGNMENT = 8;
+/** @internal */
+export const ALIGNMENT = 8;
 /** How far past a bad object the walk looks for the next object before it gives up on the segment. */
 const MAX_RESYNC_BYTES = 1 << 20;
-/** Bad objects a segment may skip before the walk gives up on it (a segment that is mostly garbage is not walked). */
-const MAX_RESYNCS_PER_SEGMENT = 64;
+/** @internal Bad objects a segment may skip before the walk gives up on it (a segment that is mostly garbage is not walked). */
+export const MAX_RESYNCS_PER_SEGMENT = 64;
 
 /** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
  * MethodTable numbering (e.g. to map `mtIndex` back to addresses); `parallel` to split it (same visits). */
@@ -104,9 +106,9 @@ export function segmentWalker(
  * MethodTable is one the walk already met and validated, and the object after it also starts with such a MethodTable
  * (or is the segment end or the next allocation context). Two agreeing objects in a row make a false start inside
  * some object's data unlikely. Failing that, the next allocation context; undefined when neither lies within
- * MAX_RESYNC_BYTES.
+ * MAX_RESYNC_BYTES. @internal
  */
-function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number, end: number, nextContext: number): number | undefined {
+export function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number, end: number, nextContext: number): number | undefined {
   const limit = Math.min(end, bad + MAX_RESYNC_BYTES, nextContext);
   const sizeAt = (a: number): number | undefined => {
     if (a < window.start || a + 16 > window.end) {
@@ -132,8 +134,8 @@ function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number
   return nextContext > bad && nextContext < end && nextContext <= bad + MAX_RESYNC_BYTES ? nextContext : undefined;
 }
 
-/** One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
-class WalkWindow {
+/** @internal One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
+export class WalkWindow {
   readonly bytes = new Uint8Array(WINDOW);
   readonly u32 = new Uint32Array(this.bytes.buffer);
   start = 0;

@@ -5,7 +5,7 @@
 import type { MemoryReader } from '../dump/memory-reader';
 import type { AllocContext, GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
-import { MethodTableIndex } from './method-table-index';
+import { MethodTableIndex, WALK_CACHE_SLOTS } from './method-table-index';
 import { startParallelWalk, type ParallelWalk } from './parallel-walk';
 import { throwIfCancelled, walkProgressSink } from './walk-progress';
 
@@ -134,6 +134,14 @@ export function findNextObject(window: WalkWindow, index: MethodTableIndex, bad:
   return nextContext > bad && nextContext < end && nextContext <= bad + MAX_RESYNC_BYTES ? nextContext : undefined;
 }
 
+const WALK_CACHE_MASK = WALK_CACHE_SLOTS - 1;
+
+/** `size` rounded up to the alignment, for sizes beyond 32-bit integer operations. */
+function alignUp(size: number): number {
+  const rem = size % ALIGNMENT;
+  return rem === 0 ? size : size + ALIGNMENT - rem;
+}
+
 /** @internal One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
 export class WalkWindow {
   readonly bytes = new Uint8Array(WINDOW);
@@ -189,14 +197,9 @@ function walkSegment(
   const end = seg.end;
   let resyncs = 0;
   window.end = 0;
-  // The last two MethodTables met answer most objects without a hash probe (heaps alternate a few types: a node and
-  // its string, an entry and its key).
-  let lo1 = -1;
-  let hi1 = -1;
-  let idx1 = -1;
-  let lo2 = -1;
-  let hi2 = -1;
-  let idx2 = -1;
+  // A direct-mapped cache (MethodTable address bits 3..10 → number) answers most objects without a hash probe: the
+  // few types a heap alternates (a node, its string, an array, Free) each keep their slot.
+  const cache = index.walkCache;
   while (obj < end) {
     if (obj >= nextContext) {
       if (obj === nextContext) {
@@ -219,9 +222,10 @@ function walkSegment(
     const hi = u32[word + 1]!;
     // The low bits of the MethodTable pointer are GC mark/pin bits.
     const loClean = lo - (lo & 7);
+    const key = lo >>> 3;
+    const slot = (key & WALK_CACHE_MASK) * 3;
     let mtIndex: number;
-    if (loClean === lo1 && hi === hi1) mtIndex = idx1;
-    else if (loClean === lo2 && hi === hi2) mtIndex = idx2;
+    if (cache[slot] === key && cache[slot + 1] === hi) mtIndex = cache[slot + 2]!;
     else {
       mtIndex = index.find(loClean, hi);
       if (mtIndex < 0) {
@@ -238,12 +242,12 @@ function walkSegment(
         }
         mtIndex = index.add(loClean, hi, mt, info.baseSize, info.componentSize);
       }
-      lo2 = lo1;
-      hi2 = hi1;
-      idx2 = idx1;
-      lo1 = loClean;
-      hi1 = hi;
-      idx1 = mtIndex;
+      // Only a high half below 2^31 fits the Int32Array; others always take the probe.
+      if (hi <= 0x7fffffff) {
+        cache[slot] = key;
+        cache[slot + 1] = hi;
+        cache[slot + 2] = mtIndex;
+      }
     }
     let size = index.baseSizes[mtIndex]!;
     const component = index.componentSizes[mtIndex]!;
@@ -254,10 +258,10 @@ function walkSegment(
       }
       size += u32[word + 2]! * component;
     }
-    // The object's size is what SOS reports (unaligned); the next object starts at the aligned size.
-    // Plain arithmetic: LOH objects can exceed 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
-    const rem = size % ALIGNMENT;
-    const step = size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : rem === 0 ? size : size + ALIGNMENT - rem;
+    // The object's size is what SOS reports (unaligned); the next object starts at the aligned size. Integer
+    // operations below 2^30 (a double `%` is a call into C); plain arithmetic above, where LOH objects can exceed
+    // 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
+    const step = size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : size < 0x40000000 ? (size + ALIGNMENT - 1) & -ALIGNMENT : alignUp(size);
     // No object is smaller than the GC's minimum; SOS reports the empty string (22 bytes) as 24.
     if (size < MIN_OBJECT_SIZE) size = MIN_OBJECT_SIZE;
     if (obj + step > end) {

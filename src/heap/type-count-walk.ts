@@ -219,8 +219,8 @@ class TypeCounter {
         this.sizes = grown(this.sizes, mtIndex);
       }
     }
-    // Only a high half below 2^31 fits the Int32Array; others always come here.
-    if (hi <= 0x7fffffff) {
+    // Only values below 2^31 fit the Int32Arrays; other MethodTables always come here.
+    if (hi <= 0x7fffffff && this.baseSizes[mtIndex]! <= 0x7fffffff && this.componentSizes[mtIndex]! <= 0x7fffffff) {
       const slot = key & CACHE_MASK;
       this.cacheLo[slot] = key;
       this.cacheHi[slot] = hi;

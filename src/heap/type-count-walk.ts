@@ -219,15 +219,6 @@ class TypeCounter {
         this.sizes = grown(this.sizes, mtIndex);
       }
     }
-    // Only values below 2^31 fit the Int32Arrays; other MethodTables always come here.
-    if (hi <= 0x7fffffff && this.baseSizes[mtIndex]! <= 0x7fffffff && this.componentSizes[mtIndex]! <= 0x7fffffff) {
-      const slot = key & CACHE_MASK;
-      this.cacheLo[slot] = key;
-      this.cacheHi[slot] = hi;
-      this.cacheIdx[slot] = mtIndex;
-      this.cacheBase[slot] = this.baseSizes[mtIndex]!;
-      this.cacheComponent[slot] = this.componentSizes[mtIndex]!;
-    }
     let size = this.baseSizes[mtIndex]!;
     const component = this.componentSizes[mtIndex]!;
     if (component !== 0) {
@@ -251,6 +242,16 @@ class TypeCounter {
     if (this.counts[mtIndex] === 0) this.order.push(mtIndex);
     this.counts[mtIndex]!++;
     this.sizes[mtIndex]! += size;
+    // Cached only once counted (fastRun relies on it). Only values below 2^31 fit the Int32Arrays; other
+    // MethodTables always come here.
+    if (hi <= 0x7fffffff && this.baseSizes[mtIndex]! <= 0x7fffffff && this.componentSizes[mtIndex]! <= 0x7fffffff) {
+      const slot = key & CACHE_MASK;
+      this.cacheLo[slot] = key;
+      this.cacheHi[slot] = hi;
+      this.cacheIdx[slot] = mtIndex;
+      this.cacheBase[slot] = this.baseSizes[mtIndex]!;
+      this.cacheComponent[slot] = this.componentSizes[mtIndex]!;
+    }
     if (mtIndex === this.freeIndex) {
       if (size >= FRAGMENTATION_BLOCK_MIN_SIZE) {
         this.lastFree = obj;
@@ -289,9 +290,13 @@ function fastRun(c: TypeCounter): number {
   // Positions are byte offsets in the window (below its 8 MiB: small integers, no double arithmetic in the loop).
   // Fast while the object is before the segment end and the next allocation context and its 16-byte header is in
   // the window. No object the loop takes is 2^30 bytes or more, so a segment end further away never matters.
-  const limit = Math.min(c.end, c.nextContext, c.wEnd - 15) - wStart;
-  const endPos = Math.min(c.end - wStart, 0x40000000);
-  let pos = obj0 - wStart;
+  const limitAddress = Math.min(c.end, c.nextContext, c.wEnd - 15);
+  if (obj0 < wStart || !(obj0 < limitAddress)) return obj0;
+  // `| 0` makes them int32 for V8 (differences of doubles stay doubles otherwise, and the loop then does float
+  // arithmetic and a float-to-int conversion per object: more than twice the time).
+  const limit = (limitAddress - wStart) | 0;
+  const endPos = Math.min(c.end - wStart, 0x40000000) | 0;
+  let pos = (obj0 - wStart) | 0;
   // Each object's position depends on the previous object's size: the loop is one chain of dependent loads, so it
   // takes the sizes from the cache slot (one load after the header) rather than through the MethodTable number.
   while (pos < limit) {
@@ -311,8 +316,8 @@ function fastRun(c: TypeCounter): number {
     const step = size < MIN_SIZE ? MIN_SIZE : (size + ALIGN - 1) & -ALIGN;
     if (pos + step > endPos) break;
     const mtIndex = cacheIdx[slot]!;
+    // A cached MethodTable has been counted before (slowStep fills the cache after counting): no first-count check.
     const count = counts[mtIndex]!;
-    if (count === 0) break;
     if (size < MIN_SIZE) size = MIN_SIZE;
     if (mtIndex === freeIndex && size >= FRAGMENT_MIN) break;
     counts[mtIndex] = count + 1;

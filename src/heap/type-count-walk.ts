@@ -242,9 +242,9 @@ class TypeCounter {
     if (this.counts[mtIndex] === 0) this.order.push(mtIndex);
     this.counts[mtIndex]!++;
     this.sizes[mtIndex]! += size;
-    // Cached only once counted (fastRun relies on it). Only values below 2^31 fit the Int32Arrays; other
-    // MethodTables always come here.
-    if (hi <= 0x7fffffff && this.baseSizes[mtIndex]! <= 0x7fffffff && this.componentSizes[mtIndex]! <= 0x7fffffff) {
+    // Cached only once counted (fastRun relies on it). Only values below 2^31 fit the Int32Arrays, and fastRun's
+    // sizes stay below 2^31 with a BaseSize below 2^30; other MethodTables always come here.
+    if (hi <= 0x7fffffff && this.baseSizes[mtIndex]! < 0x40000000 && this.componentSizes[mtIndex]! <= 0x7fffffff) {
       const slot = key & CACHE_MASK;
       this.cacheLo[slot] = key;
       this.cacheHi[slot] = hi;
@@ -308,8 +308,14 @@ function fastRun(c: TypeCounter): number {
     const slot = key & CACHE_MASK;
     let size = cacheBase[slot]!;
     const component = cacheComponent[slot]!;
-    // The length word is only a length in arrays and strings (elsewhere it may exceed 2^31).
-    if (component !== 0) size += u32[word + 2]! * component;
+    // The length word is only a length in arrays and strings (elsewhere it may exceed 2^31). `| 0` keeps the size an
+    // int32 for V8 (the product of a uint32 and an int is a double): the cached BaseSize is below 2^30 and a bigger
+    // array part takes the slow step.
+    if (component !== 0) {
+      const elements = u32[word + 2]! * component;
+      if (elements >= 0x3fff0000) break;
+      size = (size + elements) | 0;
+    }
     if (cacheLo[slot] !== key || cacheHi[slot] !== hi) break;
     // Integer operations only (a double `%` is a call into C): objects of 2^30 bytes or more take the slow step.
     if (size >= 0x40000000) break;

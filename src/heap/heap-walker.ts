@@ -34,6 +34,15 @@ const TWO32 = 4294967296;
 /** SOH objects align to the pointer size; LOH/POH always to 8, which is the same on 64-bit. */
 /** @internal */
 export const ALIGNMENT = 8;
+/** Bytes read at once in the large object heap: its objects are 85,000 bytes or more and the walk reads only their
+ * headers, so a full window there would copy megabytes of array bodies per object. */
+const LOH_READ = 64 << 10;
+
+/** @internal How many bytes a walk reads at `obj` in `segment` (ending at `end`): the rest of the segment (up to a
+ * window, plus the 16 bytes the last header needs), or LOH_READ in the large object heap. */
+export function readAt(segment: HeapSegment, obj: number, end: number): number {
+  return segment.kind === 'loh' ? Math.min(LOH_READ, end - obj + 16) : end - obj + 16;
+}
 /** How far past a bad object the walk looks for the next object before it gives up on the segment. */
 const MAX_RESYNC_BYTES = 1 << 20;
 /** @internal Bad objects a segment may skip before the walk gives up on it (a segment that is mostly garbage is not walked). */
@@ -211,7 +220,7 @@ function walkSegment(
       continue;
     }
     if (obj < window.start || obj + 16 > window.end) {
-      if (window.fill(obj, end - obj + 16) < 12) {
+      if (window.fill(obj, readAt(seg, obj, end)) < 12) {
         problems.push({ address: obj, segment: seg, reason: 'object memory is not in the dump' });
         return;
       }

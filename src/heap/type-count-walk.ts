@@ -13,7 +13,7 @@
 import type { MemoryReader } from '../dump/memory-reader';
 import type { GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
-import { ALIGNMENT, findNextObject, MAX_RESYNCS_PER_SEGMENT, MIN_OBJECT_SIZE, WalkWindow, type WalkProblem } from './heap-walker';
+import { ALIGNMENT, findNextObject, MAX_RESYNCS_PER_SEGMENT, MIN_OBJECT_SIZE, readAt, WalkWindow, type WalkProblem } from './heap-walker';
 import { MethodTableIndex } from './method-table-index';
 import { throwIfCancelled, walkProgressSink } from './walk-progress';
 
@@ -180,7 +180,7 @@ class TypeCounter {
       return true;
     }
     if (obj < this.wStart || obj + 16 > this.wEnd) {
-      const n = window.fill(obj, end - obj + 16);
+      const n = window.fill(obj, readAt(seg, obj, end));
       this.wStart = window.start;
       this.wEnd = window.end;
       if (n < 12) {

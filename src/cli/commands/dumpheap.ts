@@ -77,7 +77,7 @@ export const dumpheapCommand: Command = {
     const counted = countInWalk ? countObjectsByType(heap, session.methodTables, memory, index) : undefined;
     if (counted) {
       for (const i of counted.order) histogram.addCounted(i, counted.counts[i]!, counted.sizes[i]!);
-      if (printFragmentation) fragmentation.push(...counted.fragmentation);
+      if (printFragmentation) for (const f of counted.fragmentation) fragmentation.push(f);
     }
     const problems = counted ? [...counted.problems] : forEachObject(
       heap,

@@ -19,8 +19,9 @@ export class MethodTableIndex {
   baseSizes: Uint32Array;
   componentSizes: Uint32Array;
   count = 0;
-  /** The heap walker's direct-mapped cache over this numbering, per slot the key (address bits 3..33), the high half
-   * and the number, -1 when empty (kept with the index: a cached number is only valid for the index that gave it). */
+  /** The heap walker's direct-mapped cache over this numbering, per slot the key (address bits 3..31: the low half
+   * shifted right by 3), the high half and the number, -1 when empty (kept with the index: a cached number is only
+   * valid for the index that gave it). */
   readonly walkCache: Int32Array = new Int32Array(3 * WALK_CACHE_SLOTS).fill(-1);
 
   constructor(capacity = 1024) {

@@ -103,7 +103,7 @@ class TypeCounter {
   readonly order: number[] = [];
   counts: Float64Array<ArrayBuffer> = new Float64Array(256);
   sizes: Float64Array<ArrayBuffer> = new Float64Array(256);
-  // The cache: key (address bits 3..33, an int below 2^31) and high half per slot; -1 for empty.
+  // The cache: key (the low half shifted right by 3: address bits 3..31) and high half per slot; -1 for empty.
   readonly cacheLo = new Int32Array(1 << CACHE_BITS).fill(-1);
   readonly cacheHi = new Int32Array(1 << CACHE_BITS).fill(-1);
   readonly cacheIdx = new Int32Array(1 << CACHE_BITS);

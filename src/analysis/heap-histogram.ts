@@ -53,6 +53,18 @@ export class IndexedHeapHistogram {
     this.totalSize += size;
   }
 
+  /** Counts `count` objects of `totalSize` bytes of the MethodTable with dense index `mtIndex` at once (a walk that
+   * counted them itself); calls in first-seen order keep SOS's order of ties. */
+  addCounted(mtIndex: number, count: number, totalSize: number): void {
+    if (count === 0) return;
+    if (mtIndex >= this.counts.length) this.grow(mtIndex);
+    if (this.counts[mtIndex] === 0) this.order.push(mtIndex);
+    this.counts[mtIndex]! += count;
+    this.sizes[mtIndex]! += totalSize;
+    this.totalCount += count;
+    this.totalSize += totalSize;
+  }
+
   /** Rows sorted as SOS prints them; `addressOf` maps a dense index back to its MethodTable address. */
   sorted(addressOf: (mtIndex: number) => number, by: 'size' | 'count' = 'size'): HistogramRow[] {
     return sortRows(

@@ -9,6 +9,7 @@ import { rootCache } from '../cli/commands/root-cache';
 import { findCommand } from '../cli/commands';
 import { UsageError } from '../errors';
 import { forEachObject } from '../heap/heap-walker';
+import { countObjectsByType } from '../heap/type-count-walk';
 import type { FieldRow, FieldValue, ObjectInfo } from '../heap/object-reader';
 import type { GcRoot } from '../heap/roots';
 import type { MethodTableInfo } from '../runtime/method-table';
@@ -321,18 +322,10 @@ export class ClrHeap {
   /** Objects per type, as `dumpheap -stat` (sorted by total size ascending). */
   statistics(): TypeStatistics[] {
     if (!this.stats) {
-      const rows = new Map<number, { count: number; totalSize: number }>();
-      for (const b of this.objectBatches()) {
-        for (let i = 0; i < b.count; i++) {
-          const mt = b.methodTables[i]!;
-          const r = rows.get(mt);
-          if (r) {
-            r.count++;
-            r.totalSize += b.sizes[i]!;
-          } else rows.set(mt, { count: 1, totalSize: b.sizes[i]! });
-        }
-      }
-      this.stats = [...rows].map(([mt, r]) => ({ type: this.getType(mt), ...r })).sort((a, b) => a.totalSize - b.totalSize);
+      // The counting walk (as `dumpheap -stat`): per-type counts without holding every object; ties keep the order
+      // of each type's first object.
+      const c = countObjectsByType(this.session.heap, this.session.methodTables, this.session.runtime.memory);
+      this.stats = c.order.map((i) => ({ type: this.getType(c.index.addresses[i]!), count: c.counts[i]!, totalSize: c.sizes[i]! })).sort((a, b) => a.totalSize - b.totalSize);
     }
     return this.stats;
   }

@@ -5,7 +5,7 @@
 import type { MemoryReader } from '../dump/memory-reader';
 import type { AllocContext, GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
-import { MethodTableIndex } from './method-table-index';
+import { MethodTableIndex, WALK_CACHE_SLOTS } from './method-table-index';
 import { startParallelWalk, type ParallelWalk } from './parallel-walk';
 import { throwIfCancelled, walkProgressSink } from './walk-progress';
 
@@ -25,17 +25,28 @@ export interface WalkProblem {
 export type ObjectVisitor = (address: number, mt: number, size: number, segment: HeapSegment, mtIndex: number) => void;
 
 const POINTER = 8;
-const MIN_OBJECT_SIZE = 3 * POINTER;
+/** @internal */
+export const MIN_OBJECT_SIZE = 3 * POINTER;
 /** Bytes read from the dump at once into one reused buffer: large reads amortise the system call, and reuse keeps
  * the walk free of allocation. */
 const WINDOW = 8 << 20;
 const TWO32 = 4294967296;
 /** SOH objects align to the pointer size; LOH/POH always to 8, which is the same on 64-bit. */
-const ALIGNMENT = 8;
+/** @internal */
+export const ALIGNMENT = 8;
+/** Bytes read at once in the large object heap: its objects are 85,000 bytes or more and the walk reads only their
+ * headers, so a full window there would copy megabytes of array bodies per object. */
+const LOH_READ = 64 << 10;
+
+/** @internal How many bytes a walk reads at `obj` in `segment` (ending at `end`): the rest of the segment (up to a
+ * window, plus the 16 bytes the last header needs), or LOH_READ in the large object heap. */
+export function readAt(segment: HeapSegment, obj: number, end: number): number {
+  return segment.kind === 'loh' ? Math.min(LOH_READ, end - obj + 16) : end - obj + 16;
+}
 /** How far past a bad object the walk looks for the next object before it gives up on the segment. */
 const MAX_RESYNC_BYTES = 1 << 20;
-/** Bad objects a segment may skip before the walk gives up on it (a segment that is mostly garbage is not walked). */
-const MAX_RESYNCS_PER_SEGMENT = 64;
+/** @internal Bad objects a segment may skip before the walk gives up on it (a segment that is mostly garbage is not walked). */
+export const MAX_RESYNCS_PER_SEGMENT = 64;
 
 /** Walks the whole heap (segments in address order) and returns the problems met. Pass `index` to keep the
  * MethodTable numbering (e.g. to map `mtIndex` back to addresses); `parallel` to split it (same visits). */
@@ -104,9 +115,9 @@ export function segmentWalker(
  * MethodTable is one the walk already met and validated, and the object after it also starts with such a MethodTable
  * (or is the segment end or the next allocation context). Two agreeing objects in a row make a false start inside
  * some object's data unlikely. Failing that, the next allocation context; undefined when neither lies within
- * MAX_RESYNC_BYTES.
+ * MAX_RESYNC_BYTES. @internal
  */
-function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number, end: number, nextContext: number): number | undefined {
+export function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number, end: number, nextContext: number): number | undefined {
   const limit = Math.min(end, bad + MAX_RESYNC_BYTES, nextContext);
   const sizeAt = (a: number): number | undefined => {
     if (a < window.start || a + 16 > window.end) {
@@ -132,8 +143,16 @@ function findNextObject(window: WalkWindow, index: MethodTableIndex, bad: number
   return nextContext > bad && nextContext < end && nextContext <= bad + MAX_RESYNC_BYTES ? nextContext : undefined;
 }
 
-/** One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
-class WalkWindow {
+const WALK_CACHE_MASK = WALK_CACHE_SLOTS - 1;
+
+/** `size` rounded up to the alignment, for sizes beyond 32-bit integer operations. */
+function alignUp(size: number): number {
+  const rem = size % ALIGNMENT;
+  return rem === 0 ? size : size + ALIGNMENT - rem;
+}
+
+/** @internal One reusable buffer over the dump, refilled at the walk's position; u32 reads through an aligned view. */
+export class WalkWindow {
   readonly bytes = new Uint8Array(WINDOW);
   readonly u32 = new Uint32Array(this.bytes.buffer);
   start = 0;
@@ -187,14 +206,9 @@ function walkSegment(
   const end = seg.end;
   let resyncs = 0;
   window.end = 0;
-  // The last two MethodTables met answer most objects without a hash probe (heaps alternate a few types: a node and
-  // its string, an entry and its key).
-  let lo1 = -1;
-  let hi1 = -1;
-  let idx1 = -1;
-  let lo2 = -1;
-  let hi2 = -1;
-  let idx2 = -1;
+  // A direct-mapped cache (MethodTable address bits 3..10 → number) answers most objects without a hash probe: the
+  // few types a heap alternates (a node, its string, an array, Free) each keep their slot.
+  const cache = index.walkCache;
   while (obj < end) {
     if (obj >= nextContext) {
       if (obj === nextContext) {
@@ -206,7 +220,7 @@ function walkSegment(
       continue;
     }
     if (obj < window.start || obj + 16 > window.end) {
-      if (window.fill(obj, end - obj + 16) < 12) {
+      if (window.fill(obj, readAt(seg, obj, end)) < 12) {
         problems.push({ address: obj, segment: seg, reason: 'object memory is not in the dump' });
         return;
       }
@@ -217,9 +231,10 @@ function walkSegment(
     const hi = u32[word + 1]!;
     // The low bits of the MethodTable pointer are GC mark/pin bits.
     const loClean = lo - (lo & 7);
+    const key = lo >>> 3;
+    const slot = (key & WALK_CACHE_MASK) * 3;
     let mtIndex: number;
-    if (loClean === lo1 && hi === hi1) mtIndex = idx1;
-    else if (loClean === lo2 && hi === hi2) mtIndex = idx2;
+    if (cache[slot] === key && cache[slot + 1] === hi) mtIndex = cache[slot + 2]!;
     else {
       mtIndex = index.find(loClean, hi);
       if (mtIndex < 0) {
@@ -236,12 +251,12 @@ function walkSegment(
         }
         mtIndex = index.add(loClean, hi, mt, info.baseSize, info.componentSize);
       }
-      lo2 = lo1;
-      hi2 = hi1;
-      idx2 = idx1;
-      lo1 = loClean;
-      hi1 = hi;
-      idx1 = mtIndex;
+      // Only a high half below 2^31 fits the Int32Array; others always take the probe.
+      if (hi <= 0x7fffffff) {
+        cache[slot] = key;
+        cache[slot + 1] = hi;
+        cache[slot + 2] = mtIndex;
+      }
     }
     let size = index.baseSizes[mtIndex]!;
     const component = index.componentSizes[mtIndex]!;
@@ -252,10 +267,10 @@ function walkSegment(
       }
       size += u32[word + 2]! * component;
     }
-    // The object's size is what SOS reports (unaligned); the next object starts at the aligned size.
-    // Plain arithmetic: LOH objects can exceed 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
-    const rem = size % ALIGNMENT;
-    const step = size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : rem === 0 ? size : size + ALIGNMENT - rem;
+    // The object's size is what SOS reports (unaligned); the next object starts at the aligned size. Integer
+    // operations below 2^30 (a double `%` is a call into C); plain arithmetic above, where LOH objects can exceed
+    // 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
+    const step = size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : size < 0x40000000 ? (size + ALIGNMENT - 1) & -ALIGNMENT : alignUp(size);
     // No object is smaller than the GC's minimum; SOS reports the empty string (22 bytes) as 24.
     if (size < MIN_OBJECT_SIZE) size = MIN_OBJECT_SIZE;
     if (obj + step > end) {

@@ -5,6 +5,8 @@
  */
 
 const EMPTY = -1;
+/** @internal Slots of the heap walker's direct-mapped MethodTable cache (a power of two). */
+export const WALK_CACHE_SLOTS = 256;
 
 /** MethodTable address → dense index, with the sizes the walker needs per index. */
 export class MethodTableIndex {
@@ -17,6 +19,10 @@ export class MethodTableIndex {
   baseSizes: Uint32Array;
   componentSizes: Uint32Array;
   count = 0;
+  /** The heap walker's direct-mapped cache over this numbering, per slot the key (address bits 3..31: the low half
+   * shifted right by 3), the high half and the number, -1 when empty (kept with the index: a cached number is only
+   * valid for the index that gave it). */
+  readonly walkCache: Int32Array = new Int32Array(3 * WALK_CACHE_SLOTS).fill(-1);
 
   constructor(capacity = 1024) {
     let cap = 16;

@@ -31,6 +31,10 @@ export class TypeNameResolver {
   private readonly nodes = new Map<number, TypeNameNode>();
   private readonly clrmd = new Map<number, string>();
   private readonly dac = new Map<number, string>();
+  // The handles whose cached name holds an unknown part: asking again must still raise the warning, without
+  // scanning the name each time (dumpheap names thousands of types).
+  private readonly unknownClrmd = new Set<number>();
+  private readonly unknownDac = new Set<number>();
   private readonly metadata = new Map<number, ModuleMetadata | Error>();
   /** Reasons names could not be read (one per module), for the command's warnings. */
   readonly problems = new Map<string, string>();
@@ -53,8 +57,9 @@ export class TypeNameResolver {
     if (s === undefined) {
       s = renderClrmd(this.node(mt, 0));
       this.clrmd.set(mt, s);
+      if (s.includes('<unknown')) this.unknownClrmd.add(mt);
     }
-    if (s.includes('<unknown')) this.unknownShown = true;
+    if (this.unknownClrmd.size > 0 && this.unknownClrmd.has(mt)) this.unknownShown = true;
     return s;
   }
 
@@ -68,8 +73,9 @@ export class TypeNameResolver {
       const definition = node.kind === 'def' && node.args.length > 0 && (mt & 3) === 0 && this.mts.tryRead(mt)?.isGenericTypeDefinition === true;
       s = renderDac(definition ? { ...node, args: [] } : node);
       this.dac.set(mt, s);
+      if (s.includes('<unknown')) this.unknownDac.add(mt);
     }
-    if (s.includes('<unknown')) this.unknownShown = true;
+    if (this.unknownDac.size > 0 && this.unknownDac.has(mt)) this.unknownShown = true;
     return s;
   }
 

@@ -224,8 +224,20 @@ export class AddressSpace implements MemoryReader {
   // integer reads allocate nothing.
   private windowOffset = 0;
 
+  // The last window window() returned, as addresses: [fastLow, fastHigh) lies in it and in one region, and byte 0 of
+  // `fastBytes` is at address `fastBase`. Consecutive reads of one structure (a MethodTable's fields) stay here. The
+  // bytes stay valid after the cache drops the window: windows are never reused, and the file does not change.
+  private fastBytes: Buffer | undefined;
+  private fastBase = 0;
+  private fastLow = 0;
+  private fastHigh = 0;
+
   /** The cache window holding all `size` bytes at `address`, or undefined when they straddle a region or window. */
   private window(address: number, size: number): Buffer | undefined {
+    if (address >= this.fastLow && address + size <= this.fastHigh) {
+      this.windowOffset = address - this.fastBase;
+      return this.fastBytes;
+    }
     const i = this.findRegionIndex(address);
     if (i < 0) throw this.gapError(address, size);
     if (address + size > this.ends[i]!) return undefined;
@@ -235,6 +247,10 @@ export class AddressSpace implements MemoryReader {
     const offset = fileOffset % r.source.windowSize;
     if (offset + size > bytes.length) return undefined;
     this.windowOffset = offset;
+    this.fastBytes = bytes;
+    this.fastBase = address - offset;
+    this.fastLow = Math.max(this.fastBase, r.start);
+    this.fastHigh = Math.min(this.fastBase + bytes.length, r.end);
     return bytes;
   }
 }

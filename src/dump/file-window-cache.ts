@@ -15,7 +15,13 @@ export interface FileWindowCacheOptions {
 interface Window {
   readonly index: number;
   readonly bytes: Buffer;
+  /** The cache's use counter at this window's last use: the eviction order. */
+  used: number;
 }
+
+/** Windows are carved from slabs of at least this many bytes: a miss costs a read, not a new backing store (a
+ * compiler's dump names thousands of types through thousands of window misses). */
+const SLAB_BYTES = 256 << 10;
 
 /**
  * Synchronous read-only random access to one file through an LRU cache of fixed-size windows, so files larger
@@ -28,8 +34,13 @@ export class FileWindowCache {
   /** Bytes per window (a power of two). */
   readonly windowSize: number;
   private readonly maxWindows: number;
-  // Map iteration order is insertion order: re-inserting on hit makes the first key the least recently used.
   private readonly windows = new Map<number, Window>();
+  /** Counts window uses; a hit only stamps its window (no reordering), eviction drops the stalest in a batch. */
+  private clock = 0;
+  /** The slab new windows are carved from, and the first free byte in it. Slabs are never reused: a view handed out
+   * stays valid (and the file's bytes never change), the slab is freed when its last window and view are gone. */
+  private slab: Buffer | undefined;
+  private slabUsed = 0;
   private last: Window | undefined;
   private closed = false;
   private readonly readAhead: number;
@@ -134,34 +145,59 @@ export class FileWindowCache {
   }
 
   private window(index: number): Window {
-    if (this.last !== undefined && this.last.index === index) return this.last;
+    const last = this.last;
+    if (last !== undefined && last.index === index) return last;
     let w = this.windows.get(index);
-    if (w !== undefined) {
-      this.windows.delete(index);
-      this.windows.set(index, w);
-    } else {
-      const run = index === this.lastMiss + 1 ? this.readAhead : 1;
-      const start = index * this.windowSize;
-      const length = Math.min(this.windowSize * run, this.size - start);
-      const bytes = Buffer.allocUnsafe(length);
-      this.readFromFile(start, bytes, 0, length);
-      let k = 0;
-      // At least one window, even an empty one (a zero-length read at the end of the file).
-      for (let at = 0; k === 0 || at < length; at += this.windowSize, k++) {
-        if (k > 0 && this.windows.has(index + k)) continue;
-        this.windows.set(index + k, { index: index + k, bytes: bytes.subarray(at, Math.min(at + this.windowSize, length)) });
-      }
-      this.lastMiss = index + k - 1;
-      w = this.windows.get(index)!;
-      this.windows.delete(index);
-      this.windows.set(index, w);
-      while (this.windows.size > this.maxWindows) {
-        const oldest = this.windows.keys().next().value as number;
-        this.windows.delete(oldest);
-      }
-    }
+    if (w === undefined) w = this.miss(index);
+    w.used = ++this.clock;
     this.last = w;
     return w;
+  }
+
+  /** Reads window `index` (and, for a sequential reader, the next ones) into the cache; returns window `index`. */
+  private miss(index: number): Window {
+    const run = index === this.lastMiss + 1 ? this.readAhead : 1;
+    const start = index * this.windowSize;
+    const length = Math.min(this.windowSize * run, this.size - start);
+    const bytes = this.take(length);
+    this.readFromFile(start, bytes, 0, length);
+    let k = 0;
+    // At least one window, even an empty one (a zero-length read at the end of the file).
+    for (let at = 0; k === 0 || at < length; at += this.windowSize, k++) {
+      if (k > 0 && this.windows.has(index + k)) continue;
+      this.windows.set(index + k, { index: index + k, bytes: bytes.subarray(at, Math.min(at + this.windowSize, length)), used: this.clock });
+    }
+    this.lastMiss = index + k - 1;
+    const w = this.windows.get(index)!;
+    if (this.windows.size > this.maxWindows) this.evict(w);
+    return w;
+  }
+
+  /** `length` bytes of a slab (a fresh buffer when the current slab is too full). */
+  private take(length: number): Buffer {
+    if (length > SLAB_BYTES >> 2) return Buffer.allocUnsafe(length);
+    if (this.slab === undefined || this.slabUsed + length > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    // Windows start 8-byte aligned, as separate buffers did.
+    this.slabUsed += (length + 7) & ~7;
+    return out;
+  }
+
+  /** Drops the least recently used windows (an eighth of the cache at once, so eviction costs O(log n) per window),
+   * never `keep`. */
+  private evict(keep: Window): void {
+    const stamps: number[] = [];
+    for (const w of this.windows.values()) stamps.push(w.used);
+    stamps.sort((a, b) => a - b);
+    const drop = Math.max(this.windows.size - this.maxWindows, this.maxWindows >> 3);
+    const threshold = stamps[Math.min(drop, stamps.length) - 1]!;
+    for (const [i, w] of this.windows) {
+      if (w.used <= threshold && w !== keep) this.windows.delete(i);
+    }
+    if (this.last !== undefined && !this.windows.has(this.last.index)) this.last = undefined;
   }
 
   private readFromFile(position: number, target: Uint8Array, targetOffset: number, length: number): void {

@@ -14,7 +14,7 @@ export interface ModuleMetadata {
   /** The assembly's simple name (as DAC-style names print it). */
   readonly assemblyName: string;
   /** TypeDef name segments, outermost first, the first with its namespace; arity suffixes kept. */
-  typeDefSegments(token: number): string[];
+  typeDefSegments(token: number): readonly string[];
   /** The name of GenericParam `token` (0x2Axxxxxx). */
   genericParamName(token: number): string;
 }
@@ -45,10 +45,16 @@ export function openModuleMetadata(memory: MemoryReader, module: ClrModule): Mod
     throw e;
   }
   const assemblyName = metadata.getAssemblySimpleName();
+  // Every instantiation of a generic type asks for its definition's segments again: read them once per token.
+  const segments = new Map<number, readonly string[]>();
   return {
     metadata,
     assemblyName,
-    typeDefSegments: (token) => metadata.getTypeDefSegments(token),
+    typeDefSegments: (token) => {
+      let s = segments.get(token);
+      if (s === undefined) segments.set(token, (s = metadata.getTypeDefSegments(token)));
+      return s;
+    },
     genericParamName: (token) => metadata.readStringColumn(TableId.GenericParam, token & 0xffffff, Col.GenericParam.Name),
   };
 }

@@ -37,6 +37,11 @@ test('n0 agrees with a look-ahead regex grouping over many magnitudes', () => {
 test('x12 pads to 12 hex digits and right aligns without cutting', () => {
   assert.equal(x12(0x7fdd6248dd58), '7fdd6248dd58');
   assert.equal(x12(0x1234), '000000001234');
+  assert.equal(x12(0), '000000000000');
+  assert.equal(x12(0xffffffffffff), 'ffffffffffff');
+  assert.equal(x12(0x1000000000000), '1000000000000');
+  assert.equal(x12(0x1fffffffffffff), '1fffffffffffff');
+  for (let v = 1; v < 2 ** 53; v = v * 3 + 7) assert.equal(x12(v), v.toString(16).padStart(12, '0'), String(v));
   assert.equal(right('abc', 5), '  abc');
   assert.equal(right('abcdef', 3), 'abcdef');
 });

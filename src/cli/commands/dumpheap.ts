@@ -120,7 +120,7 @@ export const dumpheapCommand: Command = {
     // objects and fragmentation rows are of the rows' types (both pass the same filters).
     const rowNames = rows.map((r) => names.clrmdName(r.mt));
     const nameOf = new Map<number, string>();
-    for (let i = 0; i < rows.length; i++) nameOf.set(rows[i]!.mt, rowNames[i]!);
+    if (!stat || fragmentation.length > 0) for (let i = 0; i < rows.length; i++) nameOf.set(rows[i]!.mt, rowNames[i]!);
     const lines: string[] = [];
     if (short) {
       for (const o of objects) lines.push(x12(o.address));

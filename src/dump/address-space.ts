@@ -220,6 +220,24 @@ export class AddressSpace implements MemoryReader {
     return this.pointerSize === 8 ? this.readU64(address) : this.readU32(address);
   }
 
+  /** `readPointer` for a word whose page nothing else is likely to need: the page is not kept in the cache unless
+   * it already is (`FileWindowCache.transientWindowFor`). Same value and errors as `readPointer`. */
+  readPointerTransient(address: number): number {
+    const size = this.pointerSize;
+    const i = this.findRegionIndex(address);
+    if (i < 0) throw this.gapError(address, size);
+    const r = this.regions[i]!;
+    const fileOffset = r.fileOffset + (address - r.start);
+    const offset = fileOffset % r.source.windowSize;
+    if (address + size > this.ends[i]! || offset + size > r.source.windowSize) return this.readPointer(address);
+    const bytes = r.source.transientWindowFor(fileOffset);
+    if (offset + size > bytes.length) return this.readPointer(address);
+    if (size !== 8) return bytes.readUInt32LE(offset);
+    const low = bytes.readUInt32LE(offset);
+    const high = bytes.readUInt32LE(offset + 4);
+    return high < 0x200000 ? high * 0x100000000 + low : combineU64(low, high, `u64 at 0x${address.toString(16)}`);
+  }
+
   // Set by window(): the offset of the requested address inside the returned buffer. A field, not a tuple, so the
   // integer reads allocate nothing.
   private windowOffset = 0;

@@ -23,6 +23,11 @@ interface Window {
  * compiler's dump names thousands of types through thousands of window misses). */
 const SLAB_BYTES = 256 << 10;
 
+/** Scratch windows of `transientWindowFor`, reused round-robin, for caches whose windows are at most
+ * MAX_SCRATCH_WINDOW bytes. */
+const SCRATCH_WINDOWS = 64;
+const MAX_SCRATCH_WINDOW = 64 << 10;
+
 /**
  * Synchronous read-only random access to one file through an LRU cache of fixed-size windows, so files larger
  * than a Buffer (> 4 GiB) are never read whole; reads past the end of the file throw `DumpFormatError`.
@@ -41,6 +46,12 @@ export class FileWindowCache {
    * stays valid (and the file's bytes never change), the slab is freed when its last window and view are gone. */
   private slab: Buffer | undefined;
   private slabUsed = 0;
+  /** `transientWindowFor`'s reused windows: which file window each slot holds (-1 none), and the reverse map. */
+  private scratch: Buffer | undefined;
+  private readonly scratchOwner = new Float64Array(SCRATCH_WINDOWS).fill(-1);
+  private readonly scratchLengths = new Uint32Array(SCRATCH_WINDOWS);
+  private readonly scratchSlots = new Map<number, number>();
+  private scratchNext = 0;
   private last: Window | undefined;
   private closed = false;
   private readonly readAhead: number;
@@ -126,6 +137,38 @@ export class FileWindowCache {
   windowFor(offset: number): Buffer {
     this.checkRange(offset, 1);
     return this.window(Math.floor(offset / this.windowSize)).bytes;
+  }
+
+  /**
+   * Like `windowFor`, for a read whose bytes are used at once (a value, not a view): a window already cached is
+   * returned, any other is read into one of a few reused scratch windows instead of being cached, and the returned
+   * buffer may hold other bytes after the next call. For reads that check one word on a page nothing else needs (a
+   * MethodTable's EEClass back pointer: ~1,600 such pages in a compiler's dump). Throws like `windowFor`.
+   */
+  transientWindowFor(offset: number): Buffer {
+    this.checkRange(offset, 1);
+    const index = Math.floor(offset / this.windowSize);
+    const cached = this.windows.get(index);
+    // Big windows (a minidump's 1 MiB) would make every scratch read big: those go through the cache.
+    if (cached !== undefined || this.windowSize > MAX_SCRATCH_WINDOW) return cached?.bytes ?? this.window(index).bytes;
+    let slot = this.scratchSlots.get(index);
+    if (slot === undefined) {
+      this.scratch ??= Buffer.allocUnsafe(SCRATCH_WINDOWS * this.windowSize);
+      slot = this.scratchNext;
+      this.scratchNext = (slot + 1) % SCRATCH_WINDOWS;
+      const old = this.scratchOwner[slot]!;
+      if (old >= 0) this.scratchSlots.delete(old);
+      const start = index * this.windowSize;
+      const length = Math.min(this.windowSize, this.size - start);
+      // Marked free first: a failed read leaves no slot claiming bytes it does not hold.
+      this.scratchOwner[slot] = -1;
+      this.readFromFile(start, this.scratch, slot * this.windowSize, length);
+      this.scratchOwner[slot] = index;
+      this.scratchSlots.set(index, slot);
+      this.scratchLengths[slot] = length;
+    }
+    const from = slot * this.windowSize;
+    return this.scratch!.subarray(from, from + this.scratchLengths[slot]!);
   }
 
   /** Closes the file; later reads throw. Safe to call twice. */

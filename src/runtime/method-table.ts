@@ -154,8 +154,9 @@ export class MethodTableReader {
       eeClass = m.readPointer(canonicalMT + o.eeClassOrCanon!);
       if ((eeClass & 1) !== 0) throw new LayoutCheckError(`MethodTable 0x${mt.toString(16)}: canonical MT has no EEClass`);
     }
-    // The EEClass points back at its canonical MethodTable: the cheapest strong check that this is a real MT.
-    const back = m.readPointer(eeClass + o.eeClassMT!);
+    // The EEClass points back at its canonical MethodTable: the cheapest strong check that this is a real MT. The
+    // EEClass's page is read for this word only (a heap walk checks thousands of MethodTables): not cached.
+    const back = m.readPointerTransient !== undefined ? m.readPointerTransient(eeClass + o.eeClassMT!) : m.readPointer(eeClass + o.eeClassMT!);
     if (back !== canonicalMT) throw new LayoutCheckError(`0x${mt.toString(16)} does not look like a MethodTable (EEClass does not point back)`);
     const hasComponentSize = (flags & WFLAGS_HIGH.HasComponentSize) !== 0;
     const componentSize = hasComponentSize ? flags & 0xffff : 0;

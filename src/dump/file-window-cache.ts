@@ -24,8 +24,9 @@ interface Window {
 const SLAB_BYTES = 256 << 10;
 
 /** Scratch windows of `transientWindowFor`, reused round-robin, for caches whose windows are at most
- * MAX_SCRATCH_WINDOW bytes. */
-const SCRATCH_WINDOWS = 64;
+ * MAX_SCRATCH_WINDOW bytes (1 MiB of 4 KiB windows). On the VBCSCompiler dump 64 windows re-read ~900 EEClass pages,
+ * 256 about 260 (10,557 checks on ~1,580 pages). */
+const SCRATCH_WINDOWS = 256;
 const MAX_SCRATCH_WINDOW = 64 << 10;
 
 /**

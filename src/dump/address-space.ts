@@ -220,12 +220,42 @@ export class AddressSpace implements MemoryReader {
     return this.pointerSize === 8 ? this.readU64(address) : this.readU32(address);
   }
 
+  /** `readPointer` for a word whose page nothing else is likely to need: the page is not kept in the cache unless
+   * it already is (`FileWindowCache.transientWindowFor`). Same value and errors as `readPointer`. */
+  readPointerTransient(address: number): number {
+    const size = this.pointerSize;
+    const i = this.findRegionIndex(address);
+    if (i < 0) throw this.gapError(address, size);
+    const r = this.regions[i]!;
+    const fileOffset = r.fileOffset + (address - r.start);
+    const offset = fileOffset % r.source.windowSize;
+    if (address + size > this.ends[i]! || offset + size > r.source.windowSize) return this.readPointer(address);
+    const bytes = r.source.transientWindowFor(fileOffset);
+    if (offset + size > bytes.length) return this.readPointer(address);
+    if (size !== 8) return bytes.readUInt32LE(offset);
+    const low = bytes.readUInt32LE(offset);
+    const high = bytes.readUInt32LE(offset + 4);
+    return high < 0x200000 ? high * 0x100000000 + low : combineU64(low, high, `u64 at 0x${address.toString(16)}`);
+  }
+
   // Set by window(): the offset of the requested address inside the returned buffer. A field, not a tuple, so the
   // integer reads allocate nothing.
   private windowOffset = 0;
 
+  // The last window window() returned, as addresses: [fastLow, fastHigh) lies in it and in one region, and byte 0 of
+  // `fastBytes` is at address `fastBase`. Consecutive reads of one structure (a MethodTable's fields) stay here. The
+  // bytes stay valid after the cache drops the window: windows are never reused, and the file does not change.
+  private fastBytes: Buffer | undefined;
+  private fastBase = 0;
+  private fastLow = 0;
+  private fastHigh = 0;
+
   /** The cache window holding all `size` bytes at `address`, or undefined when they straddle a region or window. */
   private window(address: number, size: number): Buffer | undefined {
+    if (address >= this.fastLow && address + size <= this.fastHigh) {
+      this.windowOffset = address - this.fastBase;
+      return this.fastBytes;
+    }
     const i = this.findRegionIndex(address);
     if (i < 0) throw this.gapError(address, size);
     if (address + size > this.ends[i]!) return undefined;
@@ -235,6 +265,10 @@ export class AddressSpace implements MemoryReader {
     const offset = fileOffset % r.source.windowSize;
     if (offset + size > bytes.length) return undefined;
     this.windowOffset = offset;
+    this.fastBytes = bytes;
+    this.fastBase = address - offset;
+    this.fastLow = Math.max(this.fastBase, r.start);
+    this.fastHigh = Math.min(this.fastBase + bytes.length, r.end);
     return bytes;
   }
 }

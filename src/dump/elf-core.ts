@@ -153,7 +153,9 @@ export class ElfCore {
   static open(path: string, limits: DumpLimits = DEFAULT_DUMP_LIMITS): ElfCore {
     const stat = statDumpFile(path, 'a core dump');
     if (!stat.isFile()) throw new DumpsleuthError(`${path} is not a regular file`);
-    const file = new FileWindowCache(path, { windowSize: 8 << 10, maxWindows: 8192, readAhead: 8 });
+    // One page per window: naming a compiler's 8,871 types reads MethodTables and EEClasses scattered over ~4,800
+    // pages, and 8 KiB windows cached ~6 MiB more for no fewer reads. Forward runs still read 64 KiB at a time.
+    const file = new FileWindowCache(path, { windowSize: 4 << 10, maxWindows: 16384, readAhead: 16 });
     try {
       const head = file.read(0, Math.min(file.size, ELF64_HEADER_SIZE));
       if (!hasElfMagic(head)) {

@@ -21,6 +21,9 @@ export interface MemoryReader {
   readU64(address: number): number;
   /** A pointer-sized unsigned value. */
   readPointer(address: number): number;
+  /** Optional: `readPointer` without keeping the page in a cache (a word checked once, on a page nothing else
+   * needs); same value and errors. */
+  readPointerTransient?(address: number): number;
   /** Optional fast path for big sequential reads: copies up to `length` contiguously mapped bytes from `address` into
    * `target` at `targetOffset` and returns how many were copied (0 when none), without allocating. */
   readUpToInto?(address: number, target: Uint8Array, targetOffset: number, length: number): number;

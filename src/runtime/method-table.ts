@@ -54,6 +54,7 @@ export class MethodTableReader {
   private readonly cache = new Map<number, MethodTableInfo>();
   private readonly off: Record<string, number>;
   readonly arrayBaseSize: number;
+  private dictOffsets: { readonly numDicts: number; readonly numTypeArgs: number } | undefined;
 
   /** The GC's free-space pseudo type: no EEClass of its own, array-like with one byte per component. */
   readonly freeObjectMethodTable: number;
@@ -105,8 +106,10 @@ export class MethodTableReader {
     const m = this.rt.memory;
     const d = this.rt.descriptor;
     const dictInfo = info.perInstInfo - 8;
-    const numDicts = m.readU16(dictInfo + d.offset('GenericsDictInfo', 'NumDicts'));
-    const numTypeArgs = m.readU16(dictInfo + d.offset('GenericsDictInfo', 'NumTypeArgs'));
+    // Looked up once: dumpheap names thousands of instantiations.
+    const dictOffsets = (this.dictOffsets ??= { numDicts: d.offset('GenericsDictInfo', 'NumDicts'), numTypeArgs: d.offset('GenericsDictInfo', 'NumTypeArgs') });
+    const numDicts = m.readU16(dictInfo + dictOffsets.numDicts);
+    const numTypeArgs = m.readU16(dictInfo + dictOffsets.numTypeArgs);
     if (numDicts === 0 || numTypeArgs > 64) throw new LayoutCheckError(`MethodTable 0x${info.address.toString(16)} has an implausible generic dictionary`);
     // PerInstInfo points at the dictionary pointers of this type and its generic parents; ours is the last.
     const dict = m.readPointer(info.perInstInfo + (numDicts - 1) * 8);
@@ -151,8 +154,9 @@ export class MethodTableReader {
       eeClass = m.readPointer(canonicalMT + o.eeClassOrCanon!);
       if ((eeClass & 1) !== 0) throw new LayoutCheckError(`MethodTable 0x${mt.toString(16)}: canonical MT has no EEClass`);
     }
-    // The EEClass points back at its canonical MethodTable: the cheapest strong check that this is a real MT.
-    const back = m.readPointer(eeClass + o.eeClassMT!);
+    // The EEClass points back at its canonical MethodTable: the cheapest strong check that this is a real MT. The
+    // EEClass's page is read for this word only (a heap walk checks thousands of MethodTables): not cached.
+    const back = m.readPointerTransient !== undefined ? m.readPointerTransient(eeClass + o.eeClassMT!) : m.readPointer(eeClass + o.eeClassMT!);
     if (back !== canonicalMT) throw new LayoutCheckError(`0x${mt.toString(16)} does not look like a MethodTable (EEClass does not point back)`);
     const hasComponentSize = (flags & WFLAGS_HIGH.HasComponentSize) !== 0;
     const componentSize = hasComponentSize ? flags & 0xffff : 0;

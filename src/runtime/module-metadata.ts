@@ -14,7 +14,7 @@ export interface ModuleMetadata {
   /** The assembly's simple name (as DAC-style names print it). */
   readonly assemblyName: string;
   /** TypeDef name segments, outermost first, the first with its namespace; arity suffixes kept. */
-  typeDefSegments(token: number): string[];
+  typeDefSegments(token: number): readonly string[];
   /** The name of GenericParam `token` (0x2Axxxxxx). */
   genericParamName(token: number): string;
 }
@@ -37,18 +37,29 @@ export function openModuleMetadata(memory: MemoryReader, module: ClrModule): Mod
     // Read on demand when the whole block is in the dump (or its image file): one answer touches a few of its pages
     // (issue 16). Otherwise the eager read fails as before, naming the missing page.
     const at = image.metadataLocation();
-    metadata = memory.isMapped(base + at.offset, at.size)
-      ? EcmaMetadata.fromLazyBytes(at.size, (offset, target, length) => target.set(memory.read(base + at.offset + offset, length), offset))
-      : EcmaMetadata.fromPeImage(image);
+    // Pages go straight into the metadata's own array where the reader can (a page is at least a dump window, so
+    // it is not cached a second time); else through `read`, which also names a missing page.
+    const fill = (offset: number, target: Uint8Array, length: number): void => {
+      const address = base + at.offset + offset;
+      if (memory.readUpToInto !== undefined && memory.readUpToInto(address, target, offset, length) === length) return;
+      target.set(memory.read(address, length), offset);
+    };
+    metadata = memory.isMapped(base + at.offset, at.size) ? EcmaMetadata.fromLazyBytes(at.size, fill) : EcmaMetadata.fromPeImage(image);
   } catch (e) {
     if (e instanceof UnmappedAddressError) throw new UnmappedAddressError(e.address, e.length, 'metadata of ' + (module.path || 'a module'));
     throw e;
   }
   const assemblyName = metadata.getAssemblySimpleName();
+  // Every instantiation of a generic type asks for its definition's segments again: read them once per token.
+  const segments = new Map<number, readonly string[]>();
   return {
     metadata,
     assemblyName,
-    typeDefSegments: (token) => metadata.getTypeDefSegments(token),
+    typeDefSegments: (token) => {
+      let s = segments.get(token);
+      if (s === undefined) segments.set(token, (s = metadata.getTypeDefSegments(token)));
+      return s;
+    },
     genericParamName: (token) => metadata.readStringColumn(TableId.GenericParam, token & 0xffffff, Col.GenericParam.Name),
   };
 }

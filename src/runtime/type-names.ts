@@ -11,13 +11,25 @@ import type { MethodTableReader } from './method-table';
 import { openModuleMetadata, type ModuleMetadata } from './module-metadata';
 
 /** A type's name as a tree, before it is rendered in one style or the other. */
-export type TypeNameNode =
+export type TypeNameNode = (
   | { readonly kind: 'def'; readonly segments: readonly string[]; readonly args: readonly TypeNameNode[]; readonly assembly: string }
   | { readonly kind: 'array'; readonly element: TypeNameNode; readonly rank: number; readonly sz: boolean }
   | { readonly kind: 'pointer' | 'byref'; readonly element: TypeNameNode }
   | { readonly kind: 'var'; readonly name: string }
   | { readonly kind: 'free' }
-  | { readonly kind: 'unknown'; readonly handle: number; readonly reason: string };
+  | { readonly kind: 'unknown'; readonly handle: number; readonly reason: string }
+) &
+  NameMemo;
+
+/** What the renderers remember on a node (its name depends only on the node, which never changes): nested generic
+ * arguments are rendered once per node, not once per type that mentions them (dumpheap -stat of a compiler's dump
+ * names thousands of nested instantiations). Fields on the node, not WeakMaps: no ephemeron tables for the GC. A
+ * node copied with a change must not carry them over. */
+interface NameMemo {
+  clrmdText?: string | undefined;
+  dacText?: string | undefined;
+  arrayOfGenericArg?: boolean | undefined;
+}
 
 const ELEMENT_TYPE_PTR = 0x0f;
 const ELEMENT_TYPE_BYREF = 0x10;
@@ -31,6 +43,10 @@ export class TypeNameResolver {
   private readonly nodes = new Map<number, TypeNameNode>();
   private readonly clrmd = new Map<number, string>();
   private readonly dac = new Map<number, string>();
+  // The handles whose cached name holds an unknown part: asking again must still raise the warning, without
+  // scanning the name each time (dumpheap names thousands of types).
+  private readonly unknownClrmd = new Set<number>();
+  private readonly unknownDac = new Set<number>();
   private readonly metadata = new Map<number, ModuleMetadata | Error>();
   /** Reasons names could not be read (one per module), for the command's warnings. */
   readonly problems = new Map<string, string>();
@@ -53,8 +69,9 @@ export class TypeNameResolver {
     if (s === undefined) {
       s = renderClrmd(this.node(mt, 0));
       this.clrmd.set(mt, s);
+      if (s.includes('<unknown')) this.unknownClrmd.add(mt);
     }
-    if (s.includes('<unknown')) this.unknownShown = true;
+    if (this.unknownClrmd.size > 0 && this.unknownClrmd.has(mt)) this.unknownShown = true;
     return s;
   }
 
@@ -66,10 +83,11 @@ export class TypeNameResolver {
       // the typical instantiation): `Outer`1`, not `Outer`1[T]`.
       const node = this.node(mt, 0);
       const definition = node.kind === 'def' && node.args.length > 0 && (mt & 3) === 0 && this.mts.tryRead(mt)?.isGenericTypeDefinition === true;
-      s = renderDac(definition ? { ...node, args: [] } : node);
+      s = renderDac(definition ? { kind: 'def', segments: node.segments, args: [], assembly: node.assembly } : node);
       this.dac.set(mt, s);
+      if (s.includes('<unknown')) this.unknownDac.add(mt);
     }
-    if (s.includes('<unknown')) this.unknownShown = true;
+    if (this.unknownDac.size > 0 && this.unknownDac.has(mt)) this.unknownShown = true;
     return s;
   }
 
@@ -139,11 +157,11 @@ export class TypeNameResolver {
     if (!info) return { kind: 'unknown', handle, reason: 'not a readable MethodTable' };
     if (info.isArray) {
       const element = this.node(this.mts.arrayElementType(info), depth + 1);
-      return { kind: 'array', element, rank: this.mts.arrayRank(info), sz: info.isSzArray };
+      return { kind: 'array', element, rank: this.mts.arrayRank(info), sz: info.isSzArray, clrmdText: undefined, dacText: undefined };
     }
     const md = this.moduleMetadata(info.module);
     if (md instanceof Error) return { kind: 'unknown', handle, reason: md.message };
-    let segments: string[];
+    let segments: readonly string[];
     try {
       segments = md.typeDefSegments(info.typeDefToken);
     } catch (e) {
@@ -152,7 +170,7 @@ export class TypeNameResolver {
       return { kind: 'unknown', handle, reason: e.message };
     }
     const args = this.mts.instantiation(info).map((a) => this.node(a, depth + 1));
-    return { kind: 'def', segments, args, assembly: md.assemblyName };
+    return { kind: 'def', segments, args, assembly: md.assemblyName, clrmdText: undefined, dacText: undefined, arrayOfGenericArg: undefined };
   }
 
   private buildTypeDesc(td: number, depth: number): TypeNameNode {
@@ -183,16 +201,10 @@ export class TypeNameResolver {
 /** ClrMD style (DacNameParser): arity suffixes become `<A, B>` on the segment that declared them; no assembly names;
  * a bare generic definition gets invented names `<T1, T2>`; arguments without any arity go to the last segment. */
 export function renderClrmd(n: TypeNameNode): string {
-  let s = clrmdRendered.get(n);
-  if (s === undefined) clrmdRendered.set(n, (s = renderWrapped(n, renderClrmd, renderClrmdDef)));
+  let s = n.clrmdText;
+  if (s === undefined) n.clrmdText = s = renderWrapped(n, renderClrmd, renderClrmdDef);
   return s;
 }
-
-// A name depends only on its (immutable, cached) node: nested generic arguments are rendered once per node, not once
-// per type that mentions them (dumpheap -stat of a compiler's dump names thousands of nested instantiations).
-const clrmdRendered = new WeakMap<TypeNameNode, string>();
-const dacRendered = new WeakMap<TypeNameNode, string>();
-const arrayOfGenericArg = new WeakMap<DefNode, boolean>();
 
 function renderClrmdDef(n: DefNode): string {
   // The parser cannot read an argument that is an array of a generic instantiation with an array argument
@@ -271,8 +283,8 @@ function arityOf(segment: string): number {
  * `[[Name, Assembly],...]` after the last segment (a type variable bare), array arguments with their element's
  * assembly. */
 export function renderDac(n: TypeNameNode): string {
-  let s = dacRendered.get(n);
-  if (s === undefined) dacRendered.set(n, (s = renderDacUncached(n)));
+  let s = n.dacText;
+  if (s === undefined) n.dacText = s = renderDacUncached(n);
   return s;
 }
 
@@ -287,8 +299,8 @@ function renderDacUncached(n: TypeNameNode): string {
 type DefNode = Extract<TypeNameNode, { kind: 'def' }>;
 
 function hasArrayOfGenericArg(n: DefNode): boolean {
-  let v = arrayOfGenericArg.get(n);
-  if (v === undefined) arrayOfGenericArg.set(n, (v = hasArrayOfGenericArgUncached(n)));
+  let v = n.arrayOfGenericArg;
+  if (v === undefined) n.arrayOfGenericArg = v = hasArrayOfGenericArgUncached(n);
   return v;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `dumpheap`: every object of the GC heap, filtered, with SOS's statistics table (C# DumpHeapService layout).
  */
-import { IndexedHeapHistogram } from '../../analysis/heap-histogram';
+import { IndexedHeapHistogram, type HistogramRow } from '../../analysis/heap-histogram';
 import { readStringPrefix, StringGrouper, type StringGroup } from '../../analysis/string-stats';
 import { UsageError } from '../../errors';
 import { forEachObject } from '../../heap/heap-walker';
@@ -10,6 +10,7 @@ import { countObjectsByType } from '../../heap/type-count-walk';
 import { addressArg, numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, n0, right, x12 } from '../format';
+import { lazyResult } from '../lazy-result';
 import type { Session } from '../session';
 import { parallelWalkOf } from './parallel-walk-options';
 import { rootCache } from './root-cache';
@@ -133,6 +134,11 @@ export const dumpheapCommand: Command = {
     if (strings) return stringsResult(session, strings.sorted(), stat ? undefined : objects, histogram.totalCount, histogram.totalSize);
 
     const rows = histogram.sorted((i) => index.addresses[i]!, opts.flags.has('bycount') ? 'count' : 'size');
+    // Every name is asked for once, here (before the name warnings are taken): the text and the JSON share them, and
+    // objects and fragmentation rows are of the rows' types (both pass the same filters).
+    const rowNames = rows.map((r) => names.clrmdName(r.mt));
+    const nameOf = new Map<number, string>();
+    if (!stat || fragmentation.length > 0) for (let i = 0; i < rows.length; i++) nameOf.set(rows[i]!.mt, rowNames[i]!);
     const lines: string[] = [];
     if (short) {
       for (const o of objects) lines.push(x12(o.address));
@@ -145,31 +151,53 @@ export const dumpheapCommand: Command = {
         }
         lines.push('');
       }
-      const mtWidth = Math.max(2, ...rows.map((r) => x12(r.mt).length));
-      const countWidth = Math.max(5, ...rows.map((r) => n0(r.count).length));
-      const sizeWidth = Math.max(9, ...rows.map((r) => n0(r.totalSize).length));
-      lines.push('Statistics:');
-      lines.push(`${right('MT', mtWidth)} ${right('Count', countWidth)} ${right('TotalSize', sizeWidth)} Class Name`);
-      for (const r of rows) {
-        lines.push(`${x12(r.mt)} ${right(n0(r.count), countWidth)} ${right(n0(r.totalSize), sizeWidth)} ${names.clrmdName(r.mt)}`);
-      }
+      for (const line of statisticsLines(rows, rowNames)) lines.push(line);
       lines.push(`Total ${n0(histogram.totalCount)} objects, ${n0(histogram.totalSize)} bytes`);
     }
     if (fragmentation.length > 0 && !short) {
       lines.push('', 'Fragmented blocks larger than 0.5 MB:', `${right('Address', 16)} ${right('Size', 14)} ${right('Followed By', 16)}`);
-      for (const f of fragmentation) lines.push(`${right(x12(f.free), 16)} ${right(n0(f.size), 14)} ${right(x12(f.next), 16)} ${names.clrmdName(f.nextMt)}`);
+      for (const f of fragmentation) lines.push(`${right(x12(f.free), 16)} ${right(n0(f.size), 14)} ${right(x12(f.next), 16)} ${nameOf.get(f.nextMt)!}`);
     }
     reportNameProblems(session);
-    const json: Record<string, unknown> = {
-      types: rows.map((r) => ({ mt: hexJson(r.mt), name: names.clrmdName(r.mt), count: r.count, totalSize: r.totalSize })),
-      totalCount: histogram.totalCount,
-      totalSize: histogram.totalSize,
-    };
-    json.fragmentation = fragmentation.map((f) => ({ address: hexJson(f.free), size: f.size, followedBy: hexJson(f.next), followedByType: names.clrmdName(f.nextMt) }));
-    if (!stat) json.objects = objects.map((o) => ({ address: hexJson(o.address), mt: hexJson(o.mt), name: names.clrmdName(o.mt), size: o.size }));
-    return { text: lines.join('\n'), json };
+    // Built only under --json (or for a caller that reads it): the text answer does not pay for a second table.
+    return lazyResult(lines.join('\n'), () => {
+      const json: Record<string, unknown> = {
+        types: rows.map((r, i) => ({ mt: hexJson(r.mt), name: rowNames[i]!, count: r.count, totalSize: r.totalSize })),
+        totalCount: histogram.totalCount,
+        totalSize: histogram.totalSize,
+      };
+      json.fragmentation = fragmentation.map((f) => ({ address: hexJson(f.free), size: f.size, followedBy: hexJson(f.next), followedByType: nameOf.get(f.nextMt)! }));
+      if (!stat) json.objects = objects.map((o) => ({ address: hexJson(o.address), mt: hexJson(o.mt), name: nameOf.get(o.mt)!, size: o.size }));
+      return json;
+    });
   },
 };
+
+/** SOS's `Statistics:` header and one `MT Count TotalSize Class Name` line per row, columns as wide as their widest
+ * value; each number is formatted once (a compiler's dump has thousands of rows). */
+function statisticsLines(rows: readonly HistogramRow[], rowNames: readonly string[]): string[] {
+  const n = rows.length;
+  const mts = new Array<string>(n);
+  const counts = new Array<string>(n);
+  const sizes = new Array<string>(n);
+  let mtWidth = 2;
+  let countWidth = 5;
+  let sizeWidth = 9;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const mt = (mts[i] = x12(r.mt));
+    const count = (counts[i] = n0(r.count));
+    const size = (sizes[i] = n0(r.totalSize));
+    if (mt.length > mtWidth) mtWidth = mt.length;
+    if (count.length > countWidth) countWidth = count.length;
+    if (size.length > sizeWidth) sizeWidth = size.length;
+  }
+  const out = new Array<string>(n + 2);
+  out[0] = 'Statistics:';
+  out[1] = `${right('MT', mtWidth)} ${right('Count', countWidth)} ${right('TotalSize', sizeWidth)} Class Name`;
+  for (let i = 0; i < n; i++) out[i + 2] = `${mts[i]!} ${right(counts[i]!, countWidth)} ${right(sizes[i]!, sizeWidth)} ${rowNames[i]!}`;
+  return out;
+}
 
 // dotnet-dump sizes the -strings table for Console.WindowWidth, which is 80 when its output is not a terminal (the
 // way the tests run it): strings that need sanitizing are cut to 80 - countWidth - sizeWidth - 2 characters.

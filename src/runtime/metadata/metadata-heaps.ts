@@ -28,6 +28,8 @@ export function readCompressedPacked(bytes: Uint8Array, pos: number, end: number
 /** The `#Strings` heap: NUL-terminated UTF-8 strings indexed by byte offset (II.24.2.3). */
 export class StringHeap {
   private readonly cache = new Map<number, string>();
+  /** `bytes` as a Buffer (same memory), for its native Latin-1 slice. */
+  private latin1: Buffer | undefined;
 
   /** A heap over `bytes[start, start+size)`. */
   constructor(
@@ -56,13 +58,9 @@ export class StringHeap {
       if ((p & 4095) === 0) this.lazy?.ensure(p, 1);
     }
     if (p >= end) throw new DumpFormatError(`metadata: #Strings entry at 0x${index.toString(16)} has no terminating NUL`);
-    let s: string;
-    if (ascii && p - from < 64) {
-      s = '';
-      for (let i = from; i < p; i++) s += String.fromCharCode(b[i]);
-    } else {
-      s = utf8.decode(b.subarray(from, p));
-    }
+    // ASCII (nearly every name) is copied out natively in one call; a string built a character at a time made
+    // garbage per character when thousands of type names are read.
+    const s = ascii ? (this.latin1 ??= Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('latin1', from, p) : utf8.decode(b.subarray(from, p));
     this.cache.set(index, s);
     return s;
   }

@@ -300,6 +300,9 @@ export function fail(e: unknown, note?: string, json = false): number {
   return code;
 }
 
+/** The line printed when an answer's text exceeds what one JavaScript string can hold. */
+export const ANSWER_TOO_LARGE = 'the answer is more text than Node can hold in one string (about 512 MiB): ask for less of it (dumparray -start/-length, dumpheap -type/-mt/-min, -stat)';
+
 function failText(e: unknown, note?: string): number {
   const suffix = note === undefined ? '' : ` (${note})`;
   if (e instanceof CancelledError) {
@@ -313,6 +316,12 @@ function failText(e: unknown, note?: string): number {
   }
   if (e instanceof DumpsleuthError) {
     process.stderr.write(`dumpsleuth: ${oneLine(e.message)}${suffix}\n`);
+    return 1;
+  }
+  if (e instanceof RangeError && e.message === 'Invalid string length') {
+    // V8 caps one string at ~2^29 characters: an answer of more text than that (dumparray -details of a huge array)
+    // cannot be assembled. Say so, and how to ask for less, instead of reporting a bug.
+    process.stderr.write(`dumpsleuth: ${ANSWER_TOO_LARGE}\n`);
     return 1;
   }
   const err = e as Error;

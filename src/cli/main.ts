@@ -14,6 +14,7 @@ import { setWalkProgressSink } from '../heap/walk-progress';
 import { terminalProgress } from './progress';
 import { commandHelpText, helpOf } from './help/command-help';
 import type * as DiffModule from './commands/diff';
+import { enterV8Mode } from './light-command';
 
 const USAGE = `usage: dumpsleuth [--json] [--image-path DIR] [--no-index] [--index-dir DIR] [--index-max-size N[K|M|G]] [--workers N] <dump> [command [args...]]
        dumpsleuth [--json] diff <old-dump> <new-dump> [-stat] [-limit N]
@@ -59,6 +60,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     return fail(e);
   }
+  // Short commands keep the light V8 settings bin/dumpsleuth.js starts with; anything else gets full speed.
+  const restoreV8 = enterV8Mode(opts.rest);
+  try {
+    return await runWithOptions(opts);
+  } finally {
+    restoreV8();
+  }
+}
+
+/** `main` after the global options were parsed. Never throws. */
+async function runWithOptions(opts: GlobalOptions): Promise<number> {
   const [first, ...rest] = opts.rest;
   if (first === undefined) {
     // Called wrongly: the usage goes to stderr so it is not mistaken for an answer.

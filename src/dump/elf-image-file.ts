@@ -48,8 +48,9 @@ export class ElfImageFile {
 
   /** Opens `path`; throws `DumpsleuthError` (cannot open) or `DumpFormatError` (not a 64-bit LE ELF file). */
   static open(path: string): ElfImageFile {
-    // Small windows: many image files may be open at once, and overlay reads are page-sized.
-    const file = new FileWindowCache(path, { windowSize: 64 << 10, maxWindows: 32 });
+    // Page-sized windows: what is read here is headers, notes and a few symbols or constants, and every image of
+    // the dump is opened once to check its build id (64 KiB windows cost a single-object command ~1.5 MiB).
+    const file = new FileWindowCache(path, { windowSize: 4 << 10, maxWindows: 32 });
     try {
       return new ElfImageFile(file);
     } catch (e) {
@@ -137,28 +138,40 @@ export class ElfImageFile {
     const bias = moduleBase - lowestLoadAddress(this.programHeaders);
     const relative = this.header.machine === 183 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
     const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    for (const rela of this.relocationTables()) {
-      const r = new ByteReader(rela, `.rela.dyn of ${this.path}`);
-      for (let at = 0; at + ELF64_RELA_SIZE <= rela.length; at += ELF64_RELA_SIZE) {
-        const offset = r.u64(at);
-        if (offset + 8 <= vaddr || offset >= vaddr + length) continue;
-        const type = r.u32(at + 8);
-        if (type !== relative || offset < vaddr || offset + 8 > vaddr + length) {
-          throw new DumpFormatError(`${this.path}: relocation of type ${type} at 0x${offset.toString(16)} cannot be applied without symbols`);
+    // The tables are read a window at a time, not copied whole (libcoreclr's .rela.dyn is ~450 KB).
+    const step = this.file.windowSize - (this.file.windowSize % ELF64_RELA_SIZE);
+    for (const table of this.relocationTables()) {
+      for (let chunkAt = 0; chunkAt < table.size; chunkAt += step) {
+        const chunk = this.file.read(table.offset + chunkAt, Math.min(step, table.size - chunkAt));
+        const r = new ByteReader(chunk, `.rela.dyn of ${this.path}`);
+        for (let at = 0; at + ELF64_RELA_SIZE <= chunk.length; at += ELF64_RELA_SIZE) {
+          const offset = r.u64(at);
+          if (offset + 8 <= vaddr || offset >= vaddr + length) continue;
+          const type = r.u32(at + 8);
+          if (type !== relative || offset < vaddr || offset + 8 > vaddr + length) {
+            throw new DumpFormatError(`${this.path}: relocation of type ${type} at 0x${offset.toString(16)} cannot be applied without symbols`);
+          }
+          const value = bias + r.u64(at + 16);
+          dv.setUint32(offset - vaddr, value % 4294967296, true);
+          dv.setUint32(offset - vaddr + 4, Math.floor(value / 4294967296), true);
         }
-        const value = bias + r.u64(at + 16);
-        dv.setUint32(offset - vaddr, value % 4294967296, true);
-        dv.setUint32(offset - vaddr + 4, Math.floor(value / 4294967296), true);
       }
     }
   }
 
-  private relocationTablesValue: Uint8Array[] | undefined;
+  private relocationTablesValue: { offset: number; size: number }[] | undefined;
 
-  private relocationTables(): Uint8Array[] {
+  /** The file ranges of the SHT_RELA sections, each a whole number of entries and inside the file. */
+  private relocationTables(): { offset: number; size: number }[] {
     return (this.relocationTablesValue ??= this.sectionHeaders()
       .filter((s) => s.type === SHT_RELA)
-      .map((s) => this.tableBytes(s, 'relocation table')));
+      .map((s) => {
+        if (s.size > MAX_TABLE_BYTES || !this.file.contains(s.offset, s.size)) {
+          throw new DumpFormatError(`${this.path}: relocation table (${s.size} bytes at ${s.offset}) is beyond the end of the file`);
+        }
+        const size = s.size - (s.size % ELF64_RELA_SIZE);
+        return { offset: s.offset, size };
+      }));
   }
 
   /** Closes the file. */

@@ -7,6 +7,7 @@ import type { ArrayInfo } from '../../heap/object-reader';
 import { addressArg, numberArg, parseArgs } from '../args';
 import type { Command } from '../command';
 import { hexJson, p16 } from '../format';
+import { fullSpeed } from '../light-command';
 import type { Session } from '../session';
 import { describeObject } from './dumpobj';
 import { describeValue } from './dumpvc';
@@ -14,6 +15,8 @@ import { elementTypeName, objectReaderOf } from './object-text';
 import { reportNameProblems } from './warnings';
 
 const MAX_ELEMENTS = 10_000_000;
+/** More elements than this get V8's optimizing compiler back (light-command.ts). */
+const LIGHT_ELEMENTS = 20_000;
 
 /** The dumparray command. */
 export const dumparrayCommand: Command = {
@@ -44,6 +47,8 @@ export const dumparrayCommand: Command = {
       `Element Methodtable: ${p16(arr.elementHandle)}`,
     ];
     const elements: { indices: number[]; value: string | null }[] = [];
+    // A short command runs without optimized code (light-command.ts); listing a big array is long work.
+    if (Math.min(length ?? Infinity, arr.length - start) > LIGHT_ELEMENTS) fullSpeed();
     forEachElement(arr, start, length, (indices, offset) => {
       const at = arr.dataAddress + offset * arr.componentSize;
       const value = arr.elementIsValueType ? at : session.runtime.memory.readPointer(at);

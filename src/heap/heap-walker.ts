@@ -130,8 +130,7 @@ export function findNextObject(window: WalkWindow, index: MethodTableIndex, bad:
     let size = index.baseSizes[mtIndex]!;
     const component = index.componentSizes[mtIndex]!;
     if (component !== 0) size += window.u32[word + 2]! * component;
-    const rem = size % ALIGNMENT;
-    return size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : rem === 0 ? size : size + ALIGNMENT - rem;
+    return objectStep(size);
   };
   for (let a = bad + POINTER; a + MIN_OBJECT_SIZE <= limit; a += POINTER) {
     const step = sizeAt(a);
@@ -145,8 +144,12 @@ export function findNextObject(window: WalkWindow, index: MethodTableIndex, bad:
 
 const WALK_CACHE_MASK = WALK_CACHE_SLOTS - 1;
 
-/** `size` rounded up to the alignment, for sizes beyond 32-bit integer operations. */
-function alignUp(size: number): number {
+/** @internal How far the next object is from one of `size` bytes (SOS's unaligned size): at least the GC's minimum
+ * object, rounded up to the alignment. Integer operations below 2^30 (a double `%` is a call into C); plain
+ * arithmetic above, where LOH objects can exceed 2^31 bytes, beyond JavaScript's 32-bit bitwise operators. */
+export function objectStep(size: number): number {
+  if (size < MIN_OBJECT_SIZE) return MIN_OBJECT_SIZE;
+  if (size < 0x40000000) return (size + ALIGNMENT - 1) & -ALIGNMENT;
   const rem = size % ALIGNMENT;
   return rem === 0 ? size : size + ALIGNMENT - rem;
 }
@@ -267,10 +270,8 @@ function walkSegment(
       }
       size += u32[word + 2]! * component;
     }
-    // The object's size is what SOS reports (unaligned); the next object starts at the aligned size. Integer
-    // operations below 2^30 (a double `%` is a call into C); plain arithmetic above, where LOH objects can exceed
-    // 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
-    const step = size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : size < 0x40000000 ? (size + ALIGNMENT - 1) & -ALIGNMENT : alignUp(size);
+    // The object's size is what SOS reports (unaligned); the next object starts at the aligned size.
+    const step = objectStep(size);
     // No object is smaller than the GC's minimum; SOS reports the empty string (22 bytes) as 24.
     if (size < MIN_OBJECT_SIZE) size = MIN_OBJECT_SIZE;
     if (obj + step > end) {

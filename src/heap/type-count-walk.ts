@@ -13,8 +13,8 @@
 import type { MemoryReader } from '../dump/memory-reader';
 import type { GcHeap, HeapSegment } from '../runtime/gc/gc-heap';
 import type { MethodTableReader } from '../runtime/method-table';
-import { ALIGNMENT, findNextObject, MAX_RESYNCS_PER_SEGMENT, MIN_OBJECT_SIZE, readAt, WalkWindow, type WalkProblem } from './heap-walker';
-import { MethodTableIndex } from './method-table-index';
+import { ALIGNMENT, findNextObject, MAX_RESYNCS_PER_SEGMENT, MIN_OBJECT_SIZE, objectStep, readAt, WalkWindow, type WalkProblem } from './heap-walker';
+import { MethodTableIndex, WALK_CACHE_SLOTS } from './method-table-index';
 import { throwIfCancelled, walkProgressSink } from './walk-progress';
 
 /** SOS's fragmentation table (DumpHeapService): a Free block of at least this many bytes directly followed by an
@@ -48,8 +48,8 @@ export interface TypeCounts {
 const TWO32 = 4294967296;
 /** Direct-mapped cache of MethodTable numbers, keyed by the MethodTable's address bits 3..10: the few types a heap
  * alternates (a node, its string, an array, Free) each keep their slot, where a last-two cache keeps missing. */
-const CACHE_BITS = 8;
-const CACHE_MASK = (1 << CACHE_BITS) - 1;
+const CACHE_SLOTS = WALK_CACHE_SLOTS;
+const CACHE_MASK = CACHE_SLOTS - 1;
 // Module-local copies of the walk's constants: the compiled loop reads imports through the module's exports object.
 const MIN_SIZE = MIN_OBJECT_SIZE;
 const ALIGN = ALIGNMENT;
@@ -104,12 +104,12 @@ class TypeCounter {
   counts: Float64Array<ArrayBuffer> = new Float64Array(256);
   sizes: Float64Array<ArrayBuffer> = new Float64Array(256);
   // The cache: key (the low half shifted right by 3: address bits 3..31) and high half per slot; -1 for empty.
-  readonly cacheLo = new Int32Array(1 << CACHE_BITS).fill(-1);
-  readonly cacheHi = new Int32Array(1 << CACHE_BITS).fill(-1);
-  readonly cacheIdx = new Int32Array(1 << CACHE_BITS);
+  readonly cacheLo = new Int32Array(CACHE_SLOTS).fill(-1);
+  readonly cacheHi = new Int32Array(CACHE_SLOTS).fill(-1);
+  readonly cacheIdx = new Int32Array(CACHE_SLOTS);
   /** The slot's MethodTable's BaseSize and ComponentSize. */
-  readonly cacheBase = new Int32Array(1 << CACHE_BITS);
-  readonly cacheComponent = new Int32Array(1 << CACHE_BITS);
+  readonly cacheBase = new Int32Array(CACHE_SLOTS);
+  readonly cacheComponent = new Int32Array(CACHE_SLOTS);
   baseSizes: Uint32Array;
   componentSizes: Uint32Array;
   freeIndex = -1;
@@ -230,9 +230,7 @@ class TypeCounter {
       }
       size += u32[word + 2]! * component;
     }
-    // Plain arithmetic: LOH objects can exceed 2^31 bytes, beyond JavaScript's 32-bit bitwise operators.
-    const rem = size % ALIGNMENT;
-    const step = size < MIN_OBJECT_SIZE ? MIN_OBJECT_SIZE : rem === 0 ? size : size + ALIGNMENT - rem;
+    const step = objectStep(size);
     // No object is smaller than the GC's minimum; SOS reports the empty string (22 bytes) as 24.
     if (size < MIN_OBJECT_SIZE) size = MIN_OBJECT_SIZE;
     if (obj + step > end) {

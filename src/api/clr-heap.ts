@@ -6,6 +6,7 @@
 import type { Session } from '../cli/session';
 import { objectReaderOf, valueJson } from '../cli/commands/object-text';
 import { rootCache } from '../cli/commands/root-cache';
+import { reportWalkProblems } from '../cli/commands/warnings';
 import { findCommand } from '../cli/commands';
 import { UsageError } from '../errors';
 import { forEachObject } from '../heap/heap-walker';
@@ -279,7 +280,7 @@ export class ClrHeap {
     const batches: ObjectBatch[] = [];
     let cur = newBatch(batchSize);
     let n = 0;
-    forEachObject(this.session.heap, this.session.methodTables, this.session.runtime.memory, (address, mt, size) => {
+    const problems = forEachObject(this.session.heap, this.session.methodTables, this.session.runtime.memory, (address, mt, size) => {
       if (n === batchSize) {
         batches.push({ ...cur, count: n });
         cur = newBatch(batchSize);
@@ -291,6 +292,8 @@ export class ClrHeap {
       n++;
     });
     if (n > 0) batches.push({ ...cur, count: n });
+    // What the walk could not read is said (ClrDump.takeWarnings), as the CLI says it.
+    reportWalkProblems(this.session, problems);
     yield* batches;
   }
 
@@ -325,6 +328,7 @@ export class ClrHeap {
       // The counting walk (as `dumpheap -stat`): per-type counts without holding every object; ties keep the order
       // of each type's first object.
       const c = countObjectsByType(this.session.heap, this.session.methodTables, this.session.runtime.memory);
+      reportWalkProblems(this.session, c.problems);
       this.stats = c.order.map((i) => ({ type: this.getType(c.index.addresses[i]!), count: c.counts[i]!, totalSize: c.sizes[i]! })).sort((a, b) => a.totalSize - b.totalSize);
     }
     return this.stats;

@@ -7,6 +7,7 @@
 // - gcroot on another subscriber: the same root as on the undamaged dump, with the skipped reference counted;
 // - analyze: the event-handler finding still comes first, with 39 subscribers, marked incomplete, and the JSON carries
 //   the warnings; dominators (reusing analyze's context) warns too;
+// - the library's heap.statistics() and objectBatches(): one object fewer, and takeWarnings names it;
 // - verifyheap: reports the object and where the walk resumed.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -19,6 +20,7 @@ import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
 import { gcrootCommand } from '../../src/cli/commands/gcroot';
 import { rootCache } from '../../src/cli/commands/root-cache';
 import { verifyheapCommand } from '../../src/cli/commands/verifyheap';
+import { openDump } from '../../src';
 import { getDump } from '../support/dumps';
 import { runCli } from '../support/cli-runner';
 import { runCommand, sessionFor } from '../support/run-command';
@@ -90,6 +92,23 @@ describe('one bad object costs one object (issue 10)', { timeout: 10 * 60_000 },
       // dominators reuses analyze's context: it says the same.
       const dominators = runCommand(copy, dominatorsCommand, []);
       assert.ok(dominators.warnings.some((w) => /references skipped/.test(w)), dominators.warnings.join(' | '));
+
+      // The library: statistics() (the counting walk) and objectBatches (the visitor walk) miss the same object, and
+      // ClrDump.takeWarnings says which.
+      const lib = openDump(copy);
+      try {
+        lib.takeWarnings();
+        const libStats = lib.runtime.heap.statistics();
+        assert.equal(libStats.reduce((a, t) => a + t.count, 0), undamaged.totalCount - 1);
+        const statWarnings = lib.takeWarnings();
+        assert.ok(statWarnings.some((w) => w.includes(`0x${victimAddress.toString(16)}`)), `statistics() warns: ${statWarnings.join(' | ')}`);
+        let batched = 0;
+        for (const b of lib.runtime.heap.objectBatches()) batched += b.count;
+        assert.equal(batched, undamaged.totalCount - 1);
+        assert.ok(lib.takeWarnings().some((w) => w.includes(`0x${victimAddress.toString(16)}`)), 'objectBatches() warns');
+      } finally {
+        lib.close();
+      }
 
       const verify = runCommand<{ ok: boolean; walkProblems: { address: string; resumedAt: string | null }[] }>(copy, verifyheapCommand, []);
       assert.equal(verify.json.ok, false);

@@ -14,11 +14,11 @@ export function x12(n: number): string {
   if (!(n >= 0 && n < 0x1000000000000) || n !== Math.floor(n)) return n.toString(16).padStart(12, '0');
   const hi = Math.floor(n / 0x1000000);
   const lo = n - hi * 0x1000000;
-  return HEX24[hi >>> 12]! + HEX24[hi & 0xfff]! + HEX24[lo >>> 12]! + HEX24[lo & 0xfff]!;
+  return HEX3[hi >>> 12]! + HEX3[hi & 0xfff]! + HEX3[lo >>> 12]! + HEX3[lo & 0xfff]!;
 }
 
 /** Three lower-case hex digits for every 12-bit value. */
-const HEX24: readonly string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
+const HEX3: readonly string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
 
 /** Native `%p` as SOS's DML helpers print it: 16 lower-case digits. */
 export function p16(n: number): string {

@@ -212,7 +212,7 @@ export class AddressSpace implements MemoryReader {
       low = b.readUInt32LE(0);
       high = b.readUInt32LE(4);
     }
-    return high < 0x200000 ? high * 0x100000000 + low : combineU64(low, high, `u64 at 0x${address.toString(16)}`);
+    return u64Value(low, high, address);
   }
 
   /** Pointer-sized unsigned value at `address`; throws `DumpFormatError` when ≥ 2^53. */
@@ -235,7 +235,7 @@ export class AddressSpace implements MemoryReader {
     if (size !== 8) return bytes.readUInt32LE(offset);
     const low = bytes.readUInt32LE(offset);
     const high = bytes.readUInt32LE(offset + 4);
-    return high < 0x200000 ? high * 0x100000000 + low : combineU64(low, high, `u64 at 0x${address.toString(16)}`);
+    return u64Value(low, high, address);
   }
 
   // Set by window(): the offset of the requested address inside the returned buffer. A field, not a tuple, so the
@@ -303,4 +303,9 @@ function insertInGaps(regions: MemoryRegion[], overlay: MemoryRegion): MemoryReg
 
 function slice(r: MemoryRegion, start: number, end: number): MemoryRegion {
   return { start, end, source: r.source, fileOffset: r.fileOffset + (start - r.start), origin: r.origin };
+}
+
+/** The value of a u64 read at `address` from its two halves (exact below 2^53; above, combineU64's error). */
+function u64Value(low: number, high: number, address: number): number {
+  return high < 0x200000 ? high * 0x100000000 + low : combineU64(low, high, `u64 at 0x${address.toString(16)}`);
 }

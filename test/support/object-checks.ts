@@ -3,11 +3,13 @@
 // (runtimes-objects.test.ts), so both runtimes are held to the same check.
 import assert from 'node:assert/strict';
 import { dumparrayCommand } from '../../src/cli/commands/dumparray';
+import { dumpheapCommand } from '../../src/cli/commands/dumpheap';
 import { dumpobjCommand } from '../../src/cli/commands/dumpobj';
 import { dumpvcCommand } from '../../src/cli/commands/dumpvc';
 import { objsizeCommand } from '../../src/cli/commands/objsize';
 import type { Session } from '../../src/cli/session';
 import { forEachObject } from '../../src/heap/heap-walker';
+import { runCommand } from './run-command';
 import { runSosMany, sosLines } from './sos';
 import { consoleFilter, parseDumpArray, parseDumpObj, type SosFieldRow } from './sos-object-parsers';
 
@@ -201,4 +203,21 @@ export function currentThreadBlock(text: string): string[] {
   const out = [lines[at]!];
   for (let k = at + 1; k < lines.length && lines[k] !== '' && !/^[0-9a-f]{16} /.test(lines[k]!); k++) out.push(lines[k]!);
   return out;
+}
+
+/** dumpobj of every `System.Threading.Thread` object: its t_currentThread block (the TLstatic row and each thread's
+ * value) equals SOS's. Returns the objects and per-thread values compared; fails when SOS lists fewer than 2 values. */
+export async function compareThreadStaticsWithSos(dumpPath: string): Promise<{ objects: number; values: number }> {
+  const threads = runCommand<{ objects: { address: string }[] }>(dumpPath, dumpheapCommand, ['-type', 'System.Threading.Thread']).json.objects;
+  const addresses = threads.map((o) => o.address.replace(/^0x/, ''));
+  const sos = await runSosMany(dumpPath, addresses.map((a) => `dumpobj ${a}`));
+  let values = 0;
+  addresses.forEach((a, k) => {
+    const expected = currentThreadBlock(sos[k]!);
+    if (expected.length === 0) return; // not a System.Threading.Thread (a derived or nested type matched -type)
+    assert.deepEqual(currentThreadBlock(runCommand(dumpPath, dumpobjCommand, [a]).text), expected, `dumpobj ${a}`);
+    values += expected.length - 2;
+  });
+  assert.ok(values >= 2, `SOS lists per-thread values (${values})`);
+  return { objects: addresses.length, values };
 }

@@ -11,6 +11,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
+const bundleOptions = require('./esbuild-options');
 
 const root = path.resolve(__dirname, '..');
 const src = path.join(root, 'src');
@@ -38,17 +39,7 @@ if (fs.existsSync(path.dirname(outFile))) {
 }
 esbuild
   .build({
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // The disassembler (WebAssembly) stays a runtime dependency, loaded on first use as before.
-    external: ['iced-x86'],
-    minify: true,
-    // Error classes keep their names (errors.ts sets `name` from the class), and stack traces stay readable.
-    keepNames: true,
-    logLevel: 'warning',
-    absWorkingDir: root,
+    ...bundleOptions,
     entryPoints: ['src/cli/main.ts'],
     outfile: outFile,
     plugins: [tscPaths],

@@ -13,18 +13,7 @@ const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'dist', 'package');
 fs.rmSync(out, { recursive: true, force: true });
 
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['iced-x86'],
-  minify: true,
-  // Error classes keep their names (errors.ts sets `name` from the class), and stack traces stay readable.
-  keepNames: true,
-  logLevel: 'warning',
-  absWorkingDir: root,
-};
+const common = require('./esbuild-options');
 esbuild.buildSync({ ...common, entryPoints: { dumpsleuth: 'src/package-main.ts' }, outdir: out });
 esbuild.buildSync({ ...common, entryPoints: { 'terminal-input-worker': 'src/cli/terminal-input-worker.ts' }, outdir: out });
 
